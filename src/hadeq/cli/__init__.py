@@ -1,0 +1,1 @@
+"""The ``hadeq`` command line."""

@@ -1,0 +1,66 @@
+"""Entry point of the ``hadeq`` command.
+
+Each sub-command lives in its own module under ``hadeq.cli`` and exposes
+``register(subparsers)``, which adds its parser and sets ``handler`` to a function
+``(args) -> int``. Deliberate errors (:class:`hadeq.errors.HadeqError`) become one line on
+stderr and exit status 2; argparse's own usage errors exit with 2 as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from hadeq.errors import HadeqError
+
+# Modules providing sub-commands, in the order `--help` lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "hadeq.cli.demo",
+    "hadeq.cli.energy",
+    "hadeq.cli.spice",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hadeq",
+        description="Hybrid analog-digital deep equilibrium models: simulate, train, measure.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # command not built yet in this checkout
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from hadeq import __version__
+
+        print(__version__)
+        return 0
+    if getattr(args, "handler", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except HadeqError as exc:
+        print(f"hadeq {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hadeq {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
