@@ -64,7 +64,8 @@ def unknown_key_error(owner: str, key: str, allowed: Iterable[str]) -> ConfigErr
     names = sorted(allowed)
     close = difflib.get_close_matches(key, names, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return ConfigError(f"{owner}.{key}", "<unknown option>", hint + "known options: " + ", ".join(names))
+    allowed = hint + "known options: " + ", ".join(names)
+    return ConfigError(f"{owner}.{key}", "<unknown option>", allowed)
 
 
 def field_names(cls: type) -> list[str]:

@@ -1,0 +1,120 @@
+"""The implicit layer: a fixed point you can differentiate through."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from hadeq.config import from_mapping
+from hadeq.deq.config import DEQConfig
+from hadeq.solvers import SolverStats, iterate, make_solver
+
+Map = Callable[[Tensor], Tensor]
+
+
+class DEQ(nn.Module):
+    """Deep-equilibrium layer: ``z, stats = deq(f, z0)`` returns ``z* = f(z*)``.
+
+    ``f`` is any callable ``z -> z`` closing over the inputs and parameters it depends
+    on (wrap it with :func:`hadeq.batched` to let per-sample stopping skip finished
+    samples). The forward solve never builds a graph. When gradients are enabled, the
+    returned tensor has the value ``z*`` exactly and carries the gradient of the chosen
+    backward mode (see :class:`DEQConfig`):
+
+    * ``implicit`` — by the implicit function theorem, for a loss ``L(z*)``,
+      ``dL/dθ = gᵀ ∂f/∂θ`` with ``g`` the fixed point of ``g = J_f(z*)ᵀ g + ∂L/∂z*``,
+      solved by the backward solver (its stats are in ``last_backward_stats``).
+    * ``phantom`` — the gradient of ``k`` damped steps ``z ← (1 − λ)z + λ f(z)`` from ``z*``.
+    * ``jfb`` — the gradient of one step ``f(z*)``, i.e. ``J_f`` replaced by 0.
+
+    ``proxy``, if given, is the map differentiated in the backward pass while ``f`` is
+    solved forward: physics-aware training solves through a noisy hardware model and
+    differentiates a clean digital proxy of it at the same ``z*``.
+
+    Options are given as a :class:`DEQConfig` or as its fields by keyword; unknown or
+    out-of-range options raise :class:`hadeq.ConfigError` naming the option.
+    """
+
+    def __init__(self, config: DEQConfig | None = None, **options: Any) -> None:
+        super().__init__()
+        if config is not None and options:
+            raise TypeError("pass either a DEQConfig or keyword options, not both")
+        if config is None:
+            config = from_mapping(DEQConfig, options, owner="DEQ")
+        self.config = config
+        c = self.config
+        self._forward_solver = make_solver(c.solver, c.solver_options)
+        self._backward_solver = make_solver(c.backward_solver, c.backward_options)
+        self._eval_solver = make_solver(c.eval_solver or c.solver, c.eval_solver_options)
+        self.last_stats: SolverStats | None = None
+        self.last_backward_stats: SolverStats | None = None
+
+    def extra_repr(self) -> str:
+        c = self.config
+        return f"solver={c.solver!r}, backward={c.backward!r}"
+
+    def forward(self, f: Map, z0: Tensor, proxy: Map | None = None) -> tuple[Tensor, SolverStats]:
+        differentiable = torch.is_grad_enabled()
+        method, options = self._forward_solver if self.training else self._eval_solver
+        z_star, stats = iterate(method, f, z0, options)
+        self.last_stats = stats
+        if self.config.warn_unconverged and not stats.all_converged:
+            n = int((~stats.converged).sum())
+            warnings.warn(
+                f"DEQ forward: {n} of {stats.batch_size} samples did not converge "
+                f"({stats.solver}, residual max {float(stats.residual.max()):.2e} > tol "
+                f"{stats.tol:g}; stagnated {int(stats.stagnated.sum())})",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        if not differentiable:
+            return z_star, stats
+        g = proxy if proxy is not None else f
+        mode = self.config.backward
+        if mode == "implicit":
+            return self._implicit(g, z_star), stats
+        steps = 1 if mode == "jfb" else self.config.phantom_steps
+        damping = 1.0 if mode == "jfb" else self.config.phantom_damping
+        z = z_star
+        for _ in range(steps):
+            z = torch.lerp(z, g(z), damping) if damping != 1.0 else g(z)
+        return _with_value(z_star, z), stats
+
+    def _implicit(self, g: Map, z_star: Tensor) -> Tensor:
+        z_leaf = z_star.detach().requires_grad_()
+        fz = g(z_leaf)
+        if not fz.requires_grad:  # f has no parameters or inputs that need gradients
+            return z_star
+        method, options = self._backward_solver
+        handle: Any = None
+
+        def adjoint(grad: Tensor) -> Tensor:
+            handle.remove()  # the vector-Jacobian products below must not re-enter
+
+            def adjoint_map(y: Tensor) -> Tensor:
+                (vjp,) = torch.autograd.grad(fz, z_leaf, y, retain_graph=True)
+                return vjp + grad
+
+            y, stats = iterate(method, adjoint_map, grad, options)
+            self.last_backward_stats = stats
+            if self.config.warn_unconverged and not stats.all_converged:
+                n = int((~stats.converged).sum())
+                warnings.warn(
+                    f"DEQ implicit backward: the adjoint solve left {n} of {stats.batch_size} "
+                    f"samples unconverged (residual max {float(stats.residual.max()):.2e})",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            return y
+
+        handle = fz.register_hook(adjoint)
+        return _with_value(z_star, fz)
+
+
+def _with_value(value: Tensor, carrier: Tensor) -> Tensor:
+    """A tensor equal to ``value`` whose gradient flows into ``carrier``."""
+    return value.detach() + (carrier - carrier.detach())

@@ -1,0 +1,167 @@
+"""The one loop that runs every fixed-point solver.
+
+It evaluates ``f``, measures residuals, tracks each sample's best iterate, stops samples
+that converged, stagnated at a noise floor or produced NaN/Inf, drops them from the
+working batch (and, when ``f`` can be restricted, from the computation), and records the
+residual trace. Solvers only propose the next iterate (:class:`FixedPointSolver.step`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import deque
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from hadeq.errors import ConfigError, ConvergenceError
+from hadeq.solvers.base import FixedPointSolver
+from hadeq.solvers.batched import is_restrictable
+from hadeq.solvers.options import IterateOptions
+from hadeq.solvers.stats import SolverStats
+
+Map = Callable[[Tensor], Tensor]
+
+
+def residual(z: Tensor, fz: Tensor, options: IterateOptions) -> Tensor:
+    """Per-sample residual of flattened ``(B, d)`` iterates in the ``stop_mode`` measure."""
+    r = fz - z
+    if options.stop_mode == "abs":
+        return torch.linalg.vector_norm(r, dim=1)
+    if options.stop_mode == "rel":
+        scale = torch.linalg.vector_norm(fz, dim=1).clamp_min(torch.finfo(fz.dtype).tiny)
+        return torch.linalg.vector_norm(r, dim=1) / scale
+    return (r.abs() / (options.tol + options.rtol * z.abs())).amax(dim=1)
+
+
+class _ActiveMap:
+    """Evaluates ``f`` on the rows still running, as flat ``(n, d)`` tensors."""
+
+    def __init__(self, f: Map, shape: torch.Size, frozen: Tensor):
+        self.f = f
+        self.shape = shape
+        self.frozen = frozen  # (B, d): rows of stopped samples keep their returned value
+        self.restrictable = is_restrictable(f)
+        self._cached: tuple[int, Map] | None = None
+
+    def __call__(self, z: Tensor, active: Tensor) -> Tensor:
+        n, batch = z.shape[0], self.shape[0]
+        if n == batch:
+            out = self.f(z.view(self.shape))
+        elif self.restrictable:
+            if self._cached is None or self._cached[0] != n:
+                self._cached = (n, self.f.restrict(active))  # type: ignore[attr-defined]
+            out = self._cached[1](z.view(n, *self.shape[1:]))
+        else:
+            full = self.frozen.index_copy(0, active, z)
+            out = self.f(full.view(self.shape)).reshape(batch, -1).index_select(0, active)
+        if not isinstance(out, Tensor) or out.numel() != z.numel():
+            got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+            allowed = f"f(z) must return a tensor shaped like z, {tuple(z.shape)}"
+            raise ConfigError("f", got, allowed)
+        return out.reshape(n, -1)
+
+
+def iterate(
+    solver: FixedPointSolver, f: Map, z0: Tensor, options: IterateOptions
+) -> tuple[Tensor, SolverStats]:
+    """Solve ``z = f(z)`` from ``z0`` (batch first) with ``solver``; no gradient is tracked.
+
+    Returns the best iterate of every sample (lowest residual seen, so the reported
+    residual is exactly that of the returned ``z``) and its :class:`SolverStats`.
+    """
+    if not isinstance(z0, Tensor) or z0.dim() < 1 or z0.shape[0] == 0:
+        shape = tuple(z0.shape) if isinstance(z0, Tensor) else type(z0).__name__
+        raise ConfigError("z0", shape, "a tensor with a non-empty leading batch dimension")
+    if not z0.is_floating_point():
+        raise ConfigError("z0.dtype", z0.dtype, "a floating-point tensor")
+    with torch.no_grad():
+        return _iterate(solver, f, z0.detach(), options)
+
+
+def _iterate(
+    solver: FixedPointSolver, f: Map, z0: Tensor, options: IterateOptions
+) -> tuple[Tensor, SolverStats]:
+    shape, batch = z0.shape, z0.shape[0]
+    best_z = z0.reshape(batch, -1).clone()
+    best_res = torch.full((batch,), torch.inf, dtype=z0.dtype, device=z0.device)
+    iterations = torch.zeros(batch, dtype=torch.long, device=z0.device)
+    stagnated = torch.zeros(batch, dtype=torch.bool, device=z0.device)
+    nonfinite = torch.zeros(batch, dtype=torch.bool, device=z0.device)
+    trace: list[Tensor] = []
+    window = options.stagnation_window
+    history: deque[Tensor] = deque(maxlen=window + 1)
+    threshold = options.threshold
+
+    active = torch.arange(batch, device=z0.device)
+    fmap = _ActiveMap(f, shape, best_z)
+    z = best_z.clone()
+    fz = fmap(z, active)
+    state = solver.init(z, fz)
+
+    for k in range(options.max_iter):
+        iterations.index_add_(0, active, torch.ones_like(active))
+        res = residual(z, fz, options)
+        finite = torch.isfinite(fz).all(dim=1) & torch.isfinite(z).all(dim=1) & torch.isfinite(res)
+        res = torch.where(finite, res, torch.full_like(res, torch.inf))
+        improved = res < best_res.index_select(0, active)
+        if bool(improved.any()):
+            rows = active[improved]
+            best_z.index_copy_(0, rows, z[improved])
+            best_res.index_copy_(0, rows, res[improved])
+        row = torch.full((batch,), torch.nan, dtype=z0.dtype, device=z0.device)
+        trace.append(row.index_copy_(0, active, res))
+
+        converged = res <= threshold
+        bad = ~finite
+        stalled = torch.zeros_like(converged)
+        if window:
+            history.append(best_res.clone())
+            if k >= window:
+                old = history[0].index_select(0, active)
+                now = best_res.index_select(0, active)
+                stalled = (now > (1.0 - options.stagnation_decrease) * old) & ~converged & ~bad
+
+        if options.per_sample:
+            done = converged | bad | stalled
+        else:
+            finished = converged | bad | stalled
+            done = bad | finished if bool(finished.all()) else bad.clone()
+        if k == options.max_iter - 1:
+            done = torch.ones_like(done)
+        stagnated.index_fill_(0, active[stalled & done], True)
+        nonfinite.index_fill_(0, active[bad], True)
+
+        keep = ~done
+        if not bool(keep.any()):
+            break
+        if not bool(keep.all()):
+            active, z, fz = active[keep], z[keep], fz[keep]
+            state = {name: value[keep] for name, value in state.items()}
+        z, state = solver.step(state, z, fz, k)
+        fz = fmap(z, active)
+
+    converged_final = best_res <= threshold
+    stagnated &= ~converged_final
+    count = int(nonfinite.sum())
+    if count:
+        message = (
+            f"{count} of {batch} samples: f(z) or the iterate became NaN/Inf; they are "
+            "flagged 'nonfinite' and return their best finite iterate (or z0)"
+        )
+        if options.on_nonfinite == "raise":
+            raise ConvergenceError(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+    stats = SolverStats(
+        solver=solver.name,
+        stop_mode=options.stop_mode,
+        tol=threshold,
+        iterations=iterations,
+        residual=best_res,
+        converged=converged_final,
+        stagnated=stagnated,
+        nonfinite=nonfinite,
+        trace=torch.stack(trace),
+    )
+    return best_z.view(shape), solver.postprocess(stats)

@@ -1,0 +1,66 @@
+"""Solvers by name, and building one from a flat mapping of options."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from hadeq.config import check_choice, unknown_key_error
+from hadeq.errors import ConfigError
+from hadeq.solvers.base import FixedPointSolver
+from hadeq.solvers.options import IterateOptions
+
+_REGISTRY: dict[str, type[FixedPointSolver]] = {}
+
+
+def register_solver(
+    name: str, cls: type[FixedPointSolver], *, overwrite: bool = False
+) -> type[FixedPointSolver]:
+    """Make ``cls`` available to ``solve``/``DEQ`` as ``solver=name``."""
+    if not (isinstance(cls, type) and issubclass(cls, FixedPointSolver)):
+        raise ConfigError("cls", cls, "a subclass of hadeq.solvers.FixedPointSolver")
+    if name in _REGISTRY and _REGISTRY[name] is not cls and not overwrite:
+        raise ConfigError("name", name, "already registered; pass overwrite=True to replace it")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def available_solvers() -> list[str]:
+    """Names of the registered solvers."""
+    return sorted(_REGISTRY)
+
+
+def get_solver_class(name: str) -> type[FixedPointSolver]:
+    check_choice("solver", name, available_solvers())
+    return _REGISTRY[name]
+
+
+def solver_option_names(name: str) -> list[str]:
+    """Every option ``make_solver(name, ...)`` accepts."""
+    method = [f.name for f in dataclasses.fields(get_solver_class(name))]
+    return method + [f.name for f in dataclasses.fields(IterateOptions)]
+
+
+def make_solver(
+    name: str | FixedPointSolver, options: Mapping[str, Any] | None = None
+) -> tuple[FixedPointSolver, IterateOptions]:
+    """Split flat ``options`` into the method's own and the loop's, validating both.
+
+    An unknown option name raises :class:`ConfigError` naming it and the known ones.
+    """
+    options = dict(options or {})
+    loop_names = {f.name for f in dataclasses.fields(IterateOptions)}
+    if isinstance(name, FixedPointSolver):
+        solver_name, method_names = name.name, set()
+    else:
+        solver_name = name
+        method_names = {f.name for f in dataclasses.fields(get_solver_class(name))}
+    for key in options:
+        if key not in loop_names and key not in method_names:
+            raise unknown_key_error(f"solver[{solver_name}]", key, loop_names | method_names)
+    loop = IterateOptions(**{k: v for k, v in options.items() if k in loop_names})
+    if isinstance(name, FixedPointSolver):
+        return name, loop
+    method = get_solver_class(name)(**{k: v for k, v in options.items() if k in method_names})
+    return method, loop
