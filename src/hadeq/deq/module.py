@@ -90,16 +90,22 @@ class DEQ(nn.Module):
         if not fz.requires_grad:  # f has no parameters or inputs that need gradients
             return z_star
         method, options = self._backward_solver
-        handle: Any = None
+        inside = False
 
         def adjoint(grad: Tensor) -> Tensor:
-            handle.remove()  # the vector-Jacobian products below must not re-enter
+            nonlocal inside
+            if inside or grad is None:  # our own vector-Jacobian products pass here too
+                return grad
 
             def adjoint_map(y: Tensor) -> Tensor:
                 (vjp,) = torch.autograd.grad(fz, z_leaf, y, retain_graph=True)
                 return vjp + grad
 
-            y, stats = iterate(method, adjoint_map, grad, options)
+            inside = True
+            try:
+                y, stats = iterate(method, adjoint_map, grad, options)
+            finally:
+                inside = False
             self.last_backward_stats = stats
             if self.config.warn_unconverged and not stats.all_converged:
                 n = int((~stats.converged).sum())
@@ -111,7 +117,7 @@ class DEQ(nn.Module):
                 )
             return y
 
-        handle = fz.register_hook(adjoint)
+        fz.register_hook(adjoint)
         return _with_value(z_star, fz)
 
 

@@ -18,7 +18,9 @@ class Broyden(FixedPointSolver):
 
     Root-finding on ``g(z) = f(z) − z``, whose Jacobian is ``J_f − I``. The inverse
     Jacobian estimate starts at ``H₀ = −I`` (so the first step is a Picard step) and is
-    kept as ``H = −I + Σ u_i v_iᵀ`` over the last ``memory`` updates. After a step
+    kept as ``H = −I + Σ u_i v_iᵀ``. Each ``u_i`` is relative to the estimate it updated,
+    so old terms cannot be dropped one by one without breaking the secant conditions:
+    when ``memory`` updates are stored the estimate restarts from ``−I``. After a step
     ``Δz`` with residual change ``Δg`` the rank-one update enforcing the secant condition
     ``H Δg = Δz`` is
 
@@ -29,8 +31,8 @@ class Broyden(FixedPointSolver):
 
     name: ClassVar[str] = "broyden"
 
-    memory: int = 20
-    """How many rank-one updates are kept (oldest overwritten first)."""
+    memory: int = 30
+    """How many rank-one updates are stored before the estimate restarts."""
 
     def __post_init__(self) -> None:
         check_int("memory", self.memory, 1, 1000)
@@ -63,6 +65,9 @@ class Broyden(FixedPointSolver):
             ok = denom.abs() > tiny
             u_new = (dz - self._apply(u, v, dg)) / torch.where(ok, denom, torch.ones_like(denom))
             slot = (k - 1) % self.memory
+            if slot == 0 and k > 1:
+                u.zero_()
+                v.zero_()
             u[:, slot] = torch.where(ok, u_new, torch.zeros_like(u_new))
             v[:, slot] = torch.where(ok, v_new, torch.zeros_like(v_new))
         state["z_prev"], state["g_prev"] = z, g

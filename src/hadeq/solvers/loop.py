@@ -30,8 +30,9 @@ def residual(z: Tensor, fz: Tensor, options: IterateOptions) -> Tensor:
     if options.stop_mode == "abs":
         return torch.linalg.vector_norm(r, dim=1)
     if options.stop_mode == "rel":
-        scale = torch.linalg.vector_norm(fz, dim=1).clamp_min(torch.finfo(fz.dtype).tiny)
-        return torch.linalg.vector_norm(r, dim=1) / scale
+        norm = torch.linalg.vector_norm
+        scale = torch.maximum(norm(fz, dim=1), norm(z, dim=1))
+        return torch.linalg.vector_norm(r, dim=1) / scale.clamp_min(torch.finfo(fz.dtype).tiny)
     return (r.abs() / (options.tol + options.rtol * z.abs())).amax(dim=1)
 
 
@@ -103,7 +104,7 @@ def _iterate(
     for k in range(options.max_iter):
         iterations.index_add_(0, active, torch.ones_like(active))
         res = residual(z, fz, options)
-        finite = torch.isfinite(fz).all(dim=1) & torch.isfinite(z).all(dim=1) & torch.isfinite(res)
+        finite = torch.isfinite(fz).all(dim=1) & torch.isfinite(z).all(dim=1)
         res = torch.where(finite, res, torch.full_like(res, torch.inf))
         improved = res < best_res.index_select(0, active)
         if bool(improved.any()):

@@ -20,7 +20,7 @@ class IterateOptions:
     """
 
     tol: float = 1e-4
-    """Tolerance. ``abs``: ``‖r‖₂ ≤ tol``. ``rel``: ``‖r‖₂ / ‖f(z)‖₂ ≤ tol``.
+    """Tolerance. ``abs``: ``‖r‖₂ ≤ tol``. ``rel``: ``‖r‖₂ / max(‖f(z)‖₂, ‖z‖₂) ≤ tol``.
     ``mixed``: the absolute part ``atol`` of ``|r_i| ≤ atol + rtol·|z_i|`` for every element."""
 
     stop_mode: StopMode = "rel"
