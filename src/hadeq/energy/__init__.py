@@ -1,1 +1,79 @@
-"""hadeq.energy."""
+"""hadeq.energy: component energy/latency model, accounting, HERMES calibration, SPICE.
+
+- :class:`EnergyConfig` — every component constant (sourced defaults, overridable);
+- :class:`EnergyBreakdown` / :class:`EnergyReport` — per-inference energy in NeuroSim-like
+  buckets (adc, dac, array, amplifier, digital_compute, memory, accumulation, other);
+- :class:`LayerSpec`, :class:`DEQWorkload` — what an inference computes;
+- :func:`digital_deq_energy`, :func:`hybrid_deq_energy`, :func:`analog_feedforward_energy` —
+  pure accounting over measured iterations / settling times;
+- :func:`analog_layer_energy` — from ``hadeq.analog`` layer counters;
+- :func:`hermes_tops_per_w` — calibration against IBM HERMES;
+- :mod:`hadeq.energy.spice` — ngspice export and run of the analog DEQ core.
+"""
+
+from hadeq.energy.accounting import (
+    SOLVERS,
+    analog_feedforward_energy,
+    analog_layer,
+    digital_core_iteration,
+    digital_deq_energy,
+    digital_layer,
+    hybrid_deq_energy,
+    per_sample_mean,
+    solver_overhead_macs,
+    tops_per_w,
+)
+from hadeq.energy.breakdown import BUCKETS, EnergyBreakdown, EnergyReport
+from hadeq.energy.calibration import (
+    hermes_like_config,
+    hermes_mvm_layer,
+    hermes_mvm_report,
+    hermes_tops_per_w,
+)
+from hadeq.energy.config import PRECISIONS, EnergyConfig, precision_bits
+from hadeq.energy.counters import analog_counts_energy, analog_layer_energy, analog_model_energy
+from hadeq.energy.reference import (
+    euler_trajectory,
+    ir_drop_first_order_error,
+    ir_drop_parameter,
+    ir_drop_weights_first_order,
+    random_contractive_core,
+    settling_time_ns,
+    software_fixed_point,
+)
+from hadeq.energy.workload import DEQWorkload, LayerSpec
+
+__all__ = [
+    "BUCKETS",
+    "PRECISIONS",
+    "SOLVERS",
+    "DEQWorkload",
+    "EnergyBreakdown",
+    "EnergyConfig",
+    "EnergyReport",
+    "LayerSpec",
+    "analog_counts_energy",
+    "analog_feedforward_energy",
+    "analog_layer",
+    "analog_layer_energy",
+    "analog_model_energy",
+    "digital_core_iteration",
+    "digital_deq_energy",
+    "digital_layer",
+    "euler_trajectory",
+    "hermes_like_config",
+    "hermes_mvm_layer",
+    "hermes_mvm_report",
+    "hermes_tops_per_w",
+    "hybrid_deq_energy",
+    "ir_drop_first_order_error",
+    "ir_drop_parameter",
+    "ir_drop_weights_first_order",
+    "per_sample_mean",
+    "precision_bits",
+    "random_contractive_core",
+    "settling_time_ns",
+    "software_fixed_point",
+    "solver_overhead_macs",
+    "tops_per_w",
+]

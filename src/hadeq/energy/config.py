@@ -1,0 +1,303 @@
+"""Component energy model: :class:`EnergyConfig`, every constant of the model in one place.
+
+Each field is one component figure with its unit in the name (``_j`` joules, ``_f`` farads,
+``_v`` volts, ``_us`` microsiemens, ``_ns`` nanoseconds, ``_ghz`` gigahertz). Defaults come
+from :mod:`hadeq.constants` (sources cited there); fields marked *assumption* have no
+published source and are meant to be swept.
+
+Derived quantities (all pure functions of the config) are methods:
+
+* digital MAC at precision p: ``E_mac = E_mult[p] + E_add[acc(p)]`` where the accumulator of
+  an int8 multiply is int32 (products of two int8 values need 16 bits, sums of many of them
+  more), and fp16/fp32/int32 accumulate at their own precision;
+* ADC conversion: Walden ``E_adc = FoM_adc · 2^bits``; DAC: ``E_dac = FoM_dac · 2^bits``;
+* crossbar static power: ``P = N_devices · ḡ · V_read² · a`` with mean device conductance
+  ``ḡ = g_mean_fraction · g_max`` and input activity ``a`` = mean (V_row/V_read)²;
+* amplifier bias power (first-order *design estimate*, not a measurement):
+  ``P_amp = V_DD · 2π·GBW·C_L / (g_m/I_D)`` with ``GBW = amp_gbw_tau_product / τ``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from hadeq import constants as K
+from hadeq.config import check_choice, check_int, check_range, from_mapping, to_dict
+from hadeq.errors import ConfigError
+
+PRECISIONS: tuple[str, ...] = ("int8", "int32", "fp16", "fp32")
+"""Digital precisions the Horowitz table covers."""
+
+MEMORIES: tuple[str, ...] = ("sram", "dram")
+
+_BITS = {"int8": 8, "int32": 32, "fp16": 16, "fp32": 32}
+_ACCUMULATOR = {"int8": "int32", "int32": "int32", "fp16": "fp16", "fp32": "fp32"}
+
+
+def precision_bits(precision: str) -> int:
+    """Storage width in bits of one value at ``precision``."""
+    check_choice("precision", precision, PRECISIONS)
+    return _BITS[precision]
+
+
+@dataclass(frozen=True)
+class EnergyConfig:
+    """Energy and latency constants of digital logic, memories, converters and the array."""
+
+    # --- digital arithmetic (Horowitz ISSCC 2014, 45 nm) ---------------------------------
+    e_add_int8_j: float = K.HOROWITZ_INT8_ADD_J
+    """Energy of one 8-bit integer add, J."""
+    e_mult_int8_j: float = K.HOROWITZ_INT8_MULT_J
+    """Energy of one 8-bit integer multiply, J."""
+    e_add_int32_j: float = K.HOROWITZ_INT32_ADD_J
+    """Energy of one 32-bit integer add, J."""
+    e_mult_int32_j: float = K.HOROWITZ_INT32_MULT_J
+    """Energy of one 32-bit integer multiply, J."""
+    e_add_fp16_j: float = K.HOROWITZ_FP16_ADD_J
+    """Energy of one fp16 add, J."""
+    e_mult_fp16_j: float = K.HOROWITZ_FP16_MULT_J
+    """Energy of one fp16 multiply, J."""
+    e_add_fp32_j: float = K.HOROWITZ_FP32_ADD_J
+    """Energy of one fp32 add, J."""
+    e_mult_fp32_j: float = K.HOROWITZ_FP32_MULT_J
+    """Energy of one fp32 multiply, J."""
+    nonlinearity_ops: int = 2
+    """Multiply-adds (at the layer precision) charged per element for an activation
+    function such as tanh (a piecewise-linear / LUT evaluation; *assumption*)."""
+
+    # --- memories ------------------------------------------------------------------------
+    e_sram_read_64b_j: float = K.HOROWITZ_SRAM_READ_64B_J
+    """Energy of reading 64 bits from on-chip SRAM (8 KB cache), J."""
+    e_sram_write_64b_j: float = K.HOROWITZ_SRAM_READ_64B_J
+    """Energy of writing 64 bits to on-chip SRAM, J (*assumption*: same as a read)."""
+    e_dram_64b_j: float = K.HOROWITZ_DRAM_ACCESS_64B_J
+    """Energy of one 64-bit DRAM access, J."""
+    weight_memory: str = "sram"
+    """Where digital layers fetch weights from on every use: ``'sram'`` or ``'dram'``."""
+
+    # --- digital accelerator (latency of digital layers and solvers) ---------------------
+    digital_precision: str = "int8"
+    """Precision of digital layer MACs (injection, head, digital DEQ core):
+    int8, int32, fp16 or fp32."""
+    solver_precision: str = "fp32"
+    """Precision of fixed-point solver arithmetic (Anderson mixing, least squares)."""
+    digital_macs_per_cycle: int = 256
+    """MACs the digital accelerator completes per clock cycle (*assumption*: a 16×16
+    systolic array)."""
+    digital_clock_ghz: float = 1.0
+    """Clock of the digital accelerator, GHz."""
+
+    # --- converters ----------------------------------------------------------------------
+    adc_bits: int = K.HERMES_IO_BITS
+    """ADC resolution (taken as its ENOB), bits."""
+    adc_fom_j: float = K.ADC_FOM_CIM_DEFAULT_J
+    """ADC Walden figure of merit, J per conversion step: E_adc = FoM · 2^adc_bits."""
+    adc_latency_ns: float = K.NEUROSIM_FLASH_ADC_LATENCY_NS
+    """Time of one ADC conversion, ns."""
+    columns_per_adc: int = 1
+    """Outputs that share one ADC (conversions are then serialised), count."""
+    dac_bits: int = K.HERMES_IO_BITS
+    """DAC resolution, bits."""
+    dac_fom_j: float = K.DAC_FOM_DEFAULT_J
+    """DAC energy per conversion step, J: E_dac = FoM · 2^dac_bits (*assumption*)."""
+    dac_latency_ns: float = K.NEUROSIM_FLASH_ADC_LATENCY_NS
+    """Time for the DACs to settle on a new input, ns (*assumption*: as one ADC
+    conversion)."""
+
+    # --- crossbar array ------------------------------------------------------------------
+    v_read_v: float = K.CROSSBAR_READ_V
+    """Full-scale row (read) voltage, V."""
+    g_max_us: float = K.PCM_G_MAX_US
+    """Maximum device conductance g_max, µS."""
+    g_mean_fraction: float = 0.25
+    """Mean device conductance as a fraction of g_max, over both devices of each
+    differential pair (*assumption*: one device of a pair is near zero, the other at
+    |w|/w_max with |w| spread over [0, w_max] → 0.25)."""
+    input_activity: float = 0.5
+    """Mean (V_row / V_read)² over rows and time (*assumption*; 1 = every row at full
+    scale all the time)."""
+    devices_per_weight: int = 2
+    """Devices per weight (2 = differential pair G+/G−)."""
+    c_bitline_per_cell_f: float = K.BITLINE_C_PER_CELL_F
+    """Bitline capacitance per attached cell, F; each column is charged once per read
+    (C_BL · V_read²)."""
+    read_ns: float = K.CROSSBAR_READ_NS_EXAMPLE
+    """Duration of one feed-forward MVM read (the integration window before the ADC), ns."""
+    tile_rows: int = K.HERMES_TILE_ROWS
+    """Rows of one crossbar tile; layers with more inputs are split into row blocks whose
+    partial sums are added digitally (feed-forward) or in current (in the feedback loop)."""
+    tile_cols: int = K.HERMES_TILE_COLS
+    """Weight columns (outputs) of one crossbar tile."""
+
+    # --- amplifiers / neurons (design estimate, not a measurement) -----------------------
+    tau_ns: float = 10.0
+    """Neuron time constant τ = R·C of the analog DEQ core, ns; sizes the amplifiers."""
+    amp_gbw_tau_product: float = K.AMP_GBW_TAU_PRODUCT
+    """GBW·τ: the amplifier unity-gain bandwidth needed to support time constant τ is
+    GBW = amp_gbw_tau_product / τ (FACTS: 1 GHz for τ = 10 ns)."""
+    amp_load_c_f: float = K.AMP_LOAD_C_F
+    """Amplifier load capacitance C_L, F."""
+    amp_vdd_v: float = K.AMP_VDD_V
+    """Amplifier supply voltage V_DD, V."""
+    amp_gm_over_id_per_v: float = K.AMP_GM_OVER_ID_PER_V
+    """Transconductance efficiency g_m/I_D, 1/V."""
+    amp_power_w: float = 0.0
+    """If > 0, the bias power of one amplifier in W, replacing the first-order estimate."""
+    amps_per_neuron: int = 2
+    """Amplifiers per analog DEQ neuron (*assumption*: one transimpedance stage sensing the
+    G+/G− column pair and one saturating stage driving the row)."""
+    amps_per_column: int = 1
+    """Sense amplifiers / integrators per output of a feed-forward analog layer."""
+
+    # --- everything else -----------------------------------------------------------------
+    accumulation_precision: str = "int32"
+    """Precision of the digital adds that combine partial sums across row tiles."""
+    other_fraction: float = 0.0
+    """Drivers, buffers, control and interconnect as a fraction of all other buckets
+    (NeuroSim's "other"; *assumption*: 0 counts only the modelled components)."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name.endswith(("_j", "_f")) or f.name in ("amp_power_w",):
+                check_range(f.name, value, 0.0, 1e-3)
+            elif f.name in ("weight_memory",):
+                check_choice(f.name, value, MEMORIES)
+            elif f.name in ("digital_precision", "solver_precision", "accumulation_precision"):
+                check_choice(f.name, value, PRECISIONS)
+            elif f.name in ("adc_bits", "dac_bits"):
+                check_int(f.name, value, 1, 16)
+            elif f.name in ("digital_macs_per_cycle", "columns_per_adc", "tile_rows",
+                            "tile_cols", "devices_per_weight"):
+                check_int(f.name, value, 1, 1 << 20)
+            elif f.name in ("amps_per_neuron", "amps_per_column", "nonlinearity_ops"):
+                check_int(f.name, value, 0, 64)
+            elif f.name in ("g_mean_fraction", "input_activity"):
+                check_range(f.name, value, 0.0, 1.0)
+            elif f.name == "other_fraction":
+                check_range(f.name, value, 0.0, 100.0)
+            elif f.name in ("digital_clock_ghz", "tau_ns", "read_ns", "v_read_v", "g_max_us",
+                            "amp_vdd_v", "amp_gm_over_id_per_v", "amp_gbw_tau_product"):
+                check_range(f.name, value, 0.0, 1e6, low_open=True)
+            elif f.name in ("adc_latency_ns", "dac_latency_ns"):
+                check_range(f.name, value, 0.0, 1e6)
+            else:  # pragma: no cover - a new field must be given a check above
+                raise AssertionError(f"EnergyConfig.{f.name} has no validation rule")
+
+    # --- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> EnergyConfig:
+        """Build from a mapping of field names (unknown keys are a :class:`ConfigError`)."""
+        return from_mapping(cls, data)
+
+    def with_overrides(self, pairs: list[str] | tuple[str, ...]) -> EnergyConfig:
+        """A copy with ``key=value`` strings applied (CLI ``--set``); values are parsed to
+        the field's type (int, float or str)."""
+        known = {f.name: f for f in fields(self)}
+        changes: dict[str, Any] = {}
+        for pair in pairs:
+            if "=" not in pair:
+                raise ConfigError("--set", pair, "KEY=VALUE with KEY an EnergyConfig field")
+            key, text = (s.strip() for s in pair.split("=", 1))
+            if key not in known:
+                from hadeq.config import unknown_key_error
+
+                raise unknown_key_error("EnergyConfig", key, known)
+            current = getattr(self, key)
+            changes[key] = _parse_like(key, text, current)
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of all fields."""
+        return to_dict(self)
+
+    # --- derived component figures -----------------------------------------------------------
+    def e_add_j(self, precision: str) -> float:
+        """Energy of one add at ``precision``, J."""
+        check_choice("precision", precision, PRECISIONS)
+        return float(getattr(self, f"e_add_{precision}_j"))
+
+    def e_mult_j(self, precision: str) -> float:
+        """Energy of one multiply at ``precision``, J."""
+        check_choice("precision", precision, PRECISIONS)
+        return float(getattr(self, f"e_mult_{precision}_j"))
+
+    def e_mac_j(self, precision: str) -> float:
+        """Energy of one multiply-accumulate at ``precision``, J: multiply at ``precision``
+        plus an add at the accumulator precision (int8 accumulates in int32)."""
+        return self.e_mult_j(precision) + self.e_add_j(_ACCUMULATOR[precision])
+
+    def e_memory_bits_j(self, bits: float, memory: str = "sram", *, write: bool = False) -> float:
+        """Energy of moving ``bits`` bits to or from ``memory``, J (charged per 64-bit word,
+        fractional words pro rata)."""
+        check_choice("memory", memory, MEMORIES)
+        if memory == "dram":
+            per_word = self.e_dram_64b_j
+        else:
+            per_word = self.e_sram_write_64b_j if write else self.e_sram_read_64b_j
+        return bits / 64.0 * per_word
+
+    def e_adc_j(self) -> float:
+        """Energy of one ADC conversion, J: Walden FoM · 2^bits."""
+        return self.adc_fom_j * 2.0**self.adc_bits
+
+    def e_dac_j(self) -> float:
+        """Energy of one DAC conversion, J: FoM_dac · 2^bits."""
+        return self.dac_fom_j * 2.0**self.dac_bits
+
+    def g_mean_s(self) -> float:
+        """Mean device conductance ḡ = g_mean_fraction · g_max, S."""
+        return self.g_mean_fraction * self.g_max_us * 1e-6
+
+    def crossbar_power_w(self, n_devices: int) -> float:
+        """Static read power of ``n_devices`` devices: N · ḡ · V_read² · input_activity, W."""
+        return n_devices * self.g_mean_s() * self.v_read_v**2 * self.input_activity
+
+    def bitline_energy_j(self, n_columns: int, cells_per_column: int) -> float:
+        """Charging ``n_columns`` bitlines once: N_col · (cells · C_cell) · V_read², J."""
+        return n_columns * cells_per_column * self.c_bitline_per_cell_f * self.v_read_v**2
+
+    def amp_gbw_hz(self, tau_ns: float | None = None) -> float:
+        """Unity-gain bandwidth needed for time constant τ: GBW = (GBW·τ) / τ, Hz."""
+        tau = self.tau_ns if tau_ns is None else tau_ns
+        check_range("tau_ns", tau, 0.0, None, low_open=True)
+        return self.amp_gbw_tau_product / (tau * 1e-9)
+
+    def amp_power_per_amp_w(self, tau_ns: float | None = None) -> float:
+        """Bias power of one amplifier, W.
+
+        First-order *design estimate, not a measurement* (FACTS.md): to reach unity-gain
+        bandwidth GBW into load C_L an amplifier needs g_m = 2π·GBW·C_L; at transconductance
+        efficiency g_m/I_D its bias current is I_D = g_m/(g_m/I_D), so
+        P = V_DD · 2π·GBW·C_L / (g_m/I_D), with GBW = amp_gbw_tau_product / τ. With the
+        defaults (τ = 10 ns → 1 GHz, 100 fF, 0.8 V, 15 V⁻¹) P ≈ 33.5 µW. ``amp_power_w > 0``
+        replaces the estimate.
+        """
+        if self.amp_power_w > 0:
+            return self.amp_power_w
+        g_m = 2.0 * math.pi * self.amp_gbw_hz(tau_ns) * self.amp_load_c_f
+        return self.amp_vdd_v * g_m / self.amp_gm_over_id_per_v
+
+    def digital_latency_ns(self, macs: float) -> float:
+        """Time for the digital accelerator to do ``macs`` MACs: ⌈MACs / per-cycle⌉ / f, ns."""
+        if macs <= 0:
+            return 0.0
+        return math.ceil(macs / self.digital_macs_per_cycle) / self.digital_clock_ghz
+
+
+def _parse_like(key: str, text: str, current: object) -> object:
+    if isinstance(current, bool):  # pragma: no cover - no bool fields today
+        raise ConfigError(key, text, "true or false")
+    if isinstance(current, int):
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(key, text, "an integer is required") from None
+    if isinstance(current, float):
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(key, text, "a number is required") from None
+    return text

@@ -1,0 +1,75 @@
+"""Measure iterations and settling times on a random contractive core (until trained
+cores exist): the inputs :func:`~hadeq.energy.digital_deq_energy` and
+:func:`~hadeq.energy.hybrid_deq_energy` need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from hadeq.config import check_int, check_range
+from hadeq.energy.reference import random_contractive_core, settling_time_ns
+from hadeq.energy.spice.netlist import default_stop_time_ns
+
+
+@dataclass(frozen=True)
+class CoreMeasurement:
+    iterations: list[int]
+    """Per-sample Anderson iterations (f evaluations) to relative residual ``solver_tol``."""
+    settling_time_ns: list[float]
+    """Per-sample analog settling time to |z − z*|∞ ≤ ``settle_tol`` (Euler, dt = τ/100)."""
+    w_norm2: float
+    solver: str
+    history: int
+
+
+def measure_random_core(
+    neurons: int,
+    *,
+    samples: int = 8,
+    seed: int = 0,
+    norm: float = 0.7,
+    tau_ns: float = 10.0,
+    settle_tol: float = 1e-3,
+    solver_tol: float = 1e-3,
+    history: int = 6,
+    max_iter: int = 200,
+) -> CoreMeasurement:
+    """Draw a core W (‖W‖₂ = ``norm``) and ``samples`` injections u + b, then measure:
+
+    * digital: ``hadeq.solvers`` Anderson (memory ``history``) iterations to a relative
+      residual ``‖f(z) − z‖/max(‖f(z)‖, ‖z‖) ≤ solver_tol`` (torchdeq's f_tol 1e-3);
+    * analog: settling time of τ·da/dt = −a + W tanh(a) + u + b to ``settle_tol`` on z.
+    """
+    check_int("neurons", neurons, 1, 4096)
+    check_int("samples", samples, 1, 10_000)
+    check_range("norm", norm, 0.0, 1.0, low_open=True, high_open=True)
+    check_range("tau_ns", tau_ns, 0.0, 1e9, low_open=True)
+    from hadeq.solvers import iterate, make_solver
+
+    W, _, _ = random_contractive_core(neurons, norm=norm, seed=seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    c = torch.randn(samples, neurons, generator=g, dtype=torch.float64)
+
+    def f(z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(z @ W.T + c)
+
+    solver, options = make_solver(
+        "anderson", {"tol": solver_tol, "max_iter": max_iter, "history": history}
+    )
+    _, stats = iterate(solver, f, torch.zeros_like(c), options)
+    iterations = [int(k) for k in stats.iterations.tolist()]
+    t_stop = default_stop_time_ns(tau_ns, norm, settle_tol)
+    dt = tau_ns / 100.0
+    steps = int(t_stop / dt) + 1
+    a = torch.zeros_like(c)
+    trace = torch.empty(steps + 1, samples, neurons, dtype=torch.float64)
+    trace[0] = torch.tanh(a)
+    for s in range(steps):  # forward Euler, all samples at once (same ODE as euler_trajectory)
+        a = a + (dt / tau_ns) * (-a + trace[s] @ W.T + c)
+        trace[s + 1] = torch.tanh(a)
+    t = torch.arange(steps + 1, dtype=torch.float64) * dt
+    settles = [settling_time_ns(t, trace[:, k], settle_tol) for k in range(samples)]
+    return CoreMeasurement(iterations=iterations, settling_time_ns=settles,
+                           w_norm2=norm, solver="anderson", history=history)

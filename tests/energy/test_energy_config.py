@@ -1,0 +1,66 @@
+"""EnergyConfig: sourced defaults, derived component figures by hand, validation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from hadeq.energy import EnergyConfig
+from hadeq.errors import ConfigError
+
+
+def test_amplifier_power_matches_first_order_formula() -> None:
+    cfg = EnergyConfig()
+    # P = V_DD · 2π·GBW·C_L / (gm/ID), GBW = 10 / 10 ns = 1 GHz (FACTS: ≈ 34 µW).
+    expected = 0.8 * 2 * math.pi * 1e9 * 100e-15 / 15.0
+    assert cfg.amp_power_per_amp_w() == pytest.approx(expected, rel=1e-12)
+    assert 30e-6 < expected < 36e-6
+    # GBW tied to τ: halving τ doubles the power; an explicit power replaces the estimate.
+    assert cfg.amp_power_per_amp_w(5.0) == pytest.approx(2 * expected)
+    assert EnergyConfig(amp_power_w=1e-6).amp_power_per_amp_w() == 1e-6
+
+
+def test_component_figures_by_hand() -> None:
+    cfg = EnergyConfig()
+    assert cfg.e_adc_j() == pytest.approx(20e-15 * 2**8)  # Walden FoM · 2^bits
+    assert cfg.e_dac_j() == pytest.approx(2e-15 * 2**8)
+    assert cfg.e_mac_j("int8") == pytest.approx(0.2e-12 + 0.1e-12)  # int8 mult + int32 add
+    assert cfg.e_mac_j("fp32") == pytest.approx(3.7e-12 + 0.9e-12)
+    assert cfg.e_mac_j("fp16") == pytest.approx(1.1e-12 + 0.4e-12)
+    # V²·G·t example of FACTS: 0.2 V, 25 µS, 128 ns → 128 fJ per cell at g_max.
+    full = EnergyConfig(g_mean_fraction=1.0, input_activity=1.0)
+    assert full.crossbar_power_w(1) * 128e-9 == pytest.approx(128e-15)
+    assert cfg.e_memory_bits_j(128, "sram") == pytest.approx(20e-12)
+    assert cfg.e_memory_bits_j(64, "dram") == pytest.approx(1.3e-9)
+    assert cfg.digital_latency_ns(257) == pytest.approx(2.0)  # ⌈257/256⌉ cycles at 1 GHz
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"adc_bits": 0}, "adc_bits"),
+        ({"adc_fom_j": -1e-15}, "adc_fom_j"),
+        ({"digital_precision": "int4"}, "digital_precision"),
+        ({"tau_ns": 0.0}, "tau_ns"),
+        ({"input_activity": 1.5}, "input_activity"),
+        ({"weight_memory": "flash"}, "weight_memory"),
+    ],
+)
+def test_invalid_values_name_the_field(kwargs: dict, field: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        EnergyConfig(**kwargs)
+    assert info.value.field == field
+
+
+def test_from_mapping_and_overrides() -> None:
+    with pytest.raises(ConfigError, match="adc_bit"):
+        EnergyConfig.from_mapping({"adc_bit": 8})
+    cfg = EnergyConfig.from_mapping({"adc_bits": 6, "adc_fom_j": 5e-14})
+    assert cfg.e_adc_j() == pytest.approx(5e-14 * 64)
+    over = EnergyConfig().with_overrides(["adc_bits=6", "digital_precision=fp16", "tau_ns=20"])
+    assert (over.adc_bits, over.digital_precision, over.tau_ns) == (6, "fp16", 20.0)
+    for bad in (["adc_bits"], ["adc_bits=x"], ["nope=1"], ["adc_bits=99"]):
+        with pytest.raises(ConfigError):
+            EnergyConfig().with_overrides(bad)
+    assert set(EnergyConfig().to_dict()) >= {"adc_fom_j", "amp_gbw_tau_product"}
