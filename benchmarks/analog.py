@@ -1,0 +1,186 @@
+"""Benchmark of hadeq.analog.AnalogLinear (a script, not a test).
+
+Measures forward+backward time of AnalogLinear relative to torch.nn.Linear and to
+aihwkit-lightning's AnalogLinear under comparable settings (8-bit DAC/ADC, output noise,
+256-row tiles, training mode), and checks that the output-noise statistics of both
+simulators agree under the same settings. Each timing is the median of ``--repeats``
+runs of ``--iters`` forward+backward passes.
+
+    python benchmarks/analog.py --out results/bench_analog.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from hadeq.analog import AnalogLinear, HardwareConfig
+
+NOISE = 0.04  # output noise, fraction of full scale (the aihwkit HWA value)
+BITS = 8
+OUT_BOUND = 10.0
+TILE_ROWS = 256
+
+
+def time_fwd_bwd(layers: dict[str, nn.Module], x: torch.Tensor, iters: int,
+                 repeats: int) -> dict[str, list[float]]:
+    """Seconds per forward+backward pass of each layer, ``repeats`` runs of ``iters``.
+
+    The layers are timed in turn within every run, so a busy machine slows all of them
+    alike and the per-run ratios stay meaningful.
+    """
+    x = x.clone().requires_grad_(True)
+    for layer in layers.values():  # warm-up
+        for _ in range(2):
+            layer(x).square().mean().backward()
+    runs: dict[str, list[float]] = {name: [] for name in layers}
+    for _ in range(repeats):
+        for name, layer in layers.items():
+            start = time.perf_counter()
+            for _ in range(iters):
+                layer.zero_grad(set_to_none=True)
+                x.grad = None
+                layer(x).square().mean().backward()
+            runs[name].append((time.perf_counter() - start) / iters)
+    return runs
+
+
+def median_ratio(a: list[float], b: list[float]) -> float:
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
+
+def ours(ref: nn.Linear, *, quantized: bool, tile_rows: int) -> AnalogLinear:
+    cfg = HardwareConfig(
+        input_bits=BITS if quantized else None,
+        output_bits=BITS if quantized else None,
+        output_range=OUT_BOUND if quantized else None,
+        input_range=1.0,
+        read_noise=NOISE,
+        tile_rows=tile_rows,
+        tile_cols=max(ref.out_features, 1),
+    )
+    return AnalogLinear.from_linear(ref, cfg).train()
+
+
+def load_aihwkit() -> tuple[Any, str | None]:
+    try:
+        import aihwkit_lightning  # noqa: F401
+        from aihwkit_lightning.nn import AnalogLinear as LightningLinear
+        from aihwkit_lightning.simulator.configs import TorchInferenceRPUConfig
+    except Exception as exc:  # any import failure is reported, the rest still runs
+        return None, f"aihwkit-lightning unavailable: {type(exc).__name__}: {exc}"
+    return (LightningLinear, TorchInferenceRPUConfig), None
+
+
+def theirs(api: Any, ref: nn.Linear, *, quantized: bool, tile_rows: int) -> nn.Module:
+    lightning_linear, rpu_config_cls = api
+    rpu = rpu_config_cls()
+    rpu.forward.out_noise = NOISE
+    rpu.forward.out_noise_per_channel = False
+    rpu.forward.inp_res = (2**BITS - 2) if quantized else -1
+    rpu.forward.out_res = (2**BITS - 2) if quantized else -1
+    rpu.forward.out_bound = OUT_BOUND if quantized else -1
+    rpu.mapping.max_input_size = tile_rows
+    rpu.pre_post.input_range.enable = True
+    rpu.pre_post.input_range.learn_input_range = False
+    rpu.pre_post.input_range.init_value = 1.0
+    rpu.pre_post.input_range.init_from_data = 0
+    layer = lightning_linear(ref.in_features, ref.out_features, True, rpu_config=rpu)
+    with torch.no_grad():
+        layer.weight.copy_(ref.weight)
+        layer.bias.copy_(ref.bias)
+    return layer.train()
+
+
+def noise_std(layer: nn.Module, ideal: Callable[[torch.Tensor], torch.Tensor],
+              x: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float((layer(x) - ideal(x)).std())
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help="write the results as JSON to this path")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args(argv)
+    torch.manual_seed(0)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    api, reason = load_aihwkit()
+
+    rows: list[dict[str, Any]] = []
+    for n in args.sizes:
+        ref = nn.Linear(n, n)
+        x = torch.rand(args.batch, n) * 2 - 1
+        layers: dict[str, nn.Module] = {
+            "nn_linear": ref, "hadeq": ours(ref, quantized=True, tile_rows=TILE_ROWS)}
+        if api is not None:
+            layers["aihwkit_lightning"] = theirs(api, ref, quantized=True, tile_rows=TILE_ROWS)
+        runs = time_fwd_bwd(layers, x, args.iters, args.repeats)
+        row: dict[str, Any] = {"in=out": n, "batch": args.batch}
+        for name, times in runs.items():
+            row[f"{name}_ms"] = statistics.median(times) * 1e3
+        row["hadeq_vs_nn_linear"] = median_ratio(runs["hadeq"], runs["nn_linear"])
+        if api is not None:
+            row["hadeq_vs_aihwkit_lightning"] = median_ratio(
+                runs["hadeq"], runs["aihwkit_lightning"])
+        rows.append(row)
+
+    # Output-noise statistics under identical settings: one tile, no quantization, static
+    # input range 1, output noise NOISE · max|W| · input_range.
+    n = 256
+    ref = nn.Linear(n, n)
+    x = torch.rand(4096, n) * 2 - 1
+    expected = NOISE * float(ref.weight.detach().abs().max())
+    noise: dict[str, Any] = {"expected_std": expected,
+                             "hadeq_std": noise_std(ours(ref, quantized=False, tile_rows=n),
+                                                    ref, x)}
+    if api is not None:
+        noise["aihwkit_lightning_std"] = noise_std(
+            theirs(api, ref, quantized=False, tile_rows=n), ref, x)
+        noise["relative_difference"] = abs(noise["hadeq_std"] / noise["aihwkit_lightning_std"]
+                                           - 1)
+        noise["agree_within_2pct"] = noise["relative_difference"] < 0.02
+
+    result = {
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "settings": {"bits": BITS, "out_noise": NOISE, "out_bound": OUT_BOUND,
+                     "tile_rows": TILE_ROWS, "mode": "train", "input_range": 1.0},
+        "aihwkit_lightning": "ok" if api is not None else reason,
+        "timing": rows,
+        "noise": noise,
+    }
+    print_table(result)
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(result, fh, indent=2)
+    return result
+
+
+def print_table(result: dict[str, Any]) -> None:
+    print(f"torch {result['torch']}, {result['threads']} threads; aihwkit-lightning: "
+          f"{result['aihwkit_lightning']}")
+    print("| in=out | batch | nn.Linear ms | hadeq ms | hadeq/nn | aihwkit-l ms "
+          "| hadeq/aihwkit-l |")
+    print("|---|---|---|---|---|---|---|")
+    for r in result["timing"]:
+        a = r.get("aihwkit_lightning_ms", math.nan)
+        ra = r.get("hadeq_vs_aihwkit_lightning", math.nan)
+        print(f"| {r['in=out']} | {r['batch']} | {r['nn_linear_ms']:.3f} | {r['hadeq_ms']:.3f} "
+              f"| {r['hadeq_vs_nn_linear']:.2f} | {a:.3f} | {ra:.2f} |")
+    print("noise:", json.dumps(result["noise"]))
+
+
+if __name__ == "__main__":
+    main()

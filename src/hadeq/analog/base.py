@@ -1,0 +1,246 @@
+"""The analog matrix-vector multiply shared by every analog layer.
+
+:class:`AnalogMVM` holds a layer's hardware config, its frozen static non-idealities
+(sampled by :meth:`AnalogMVM.program`) and the operation counters, and computes
+``y = W x`` for a batch of input vectors through the hardware model:
+
+1. **DAC** — ``x̂ = clip(x / x_range, −1, 1)``, rounded to ``2^b − 1`` levels (STE).
+2. **Conductances** — ``ŵ = W / w_scale`` (rounded to ``2^b − 1`` levels, STE), mapped
+   to a differential pair ``G± = g_min + (g_max − g_min)·max(±ŵ, 0)``, then the device
+   model (programming noise, PCM drift + 1/f noise + drift compensation) and IR drop.
+3. **Analog summation per tile** — ``ŷ = x̂ᵀ ŵ_eff`` per tile, then per output amplifier
+   gain and offset mismatch ``ŷ ← (1 + γ)·ŷ + o`` and fresh read noise ``N(0, read_noise²)``
+   (all in units of the tile full scale FS).
+4. **ADC** — clip to ``±output_range`` and round to ``2^b − 1`` levels (STE); the partial
+   sums of the row tiles are added digitally and scaled back by ``x_range · w_scale``.
+
+Training vs inference. The physics is the same in ``.train()`` and ``.eval()``: every
+forward goes through the hardware model with the frozen static non-idealities and fresh
+read noise; gradients pass straight through the quantizers and clipping gradients are
+zero outside the ranges (as ``torch.clamp``). Static non-idealities are stored as
+standard-normal draws, so they stay frozen while the weights train and the effective
+weights remain differentiable. Whenever no gradient is needed (``torch.no_grad()`` or a
+weight without ``requires_grad``) the effective weights are cached until the weights
+change or the layer is re-programmed, so repeated reads — e.g. the iterations of a
+fixed-point solve — cost one matmul each. :meth:`AnalogMVM.ideal_forward` gives the
+float result, e.g. for a digital proxy or for :func:`hadeq.analog.measure_snr_db`.
+
+Counters (Python ints since the last :meth:`AnalogMVM.reset_counters`), read by the
+energy model:
+
+- ``n_vectors``: input vectors processed (a conv layer processes one per output pixel);
+- ``n_mvms``: tile MVMs, ``n_vectors · R · C`` (every tile reads every vector once);
+- ``n_macs``: logical multiply-accumulates, ``n_vectors · in_features · out_features``;
+- ``n_dac_conversions``: ``n_vectors · in_features · C`` (each tile has its own DACs);
+- ``n_adc_conversions``: ``n_vectors · out_features · R`` (one per tile output).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hadeq.analog.config import DeviceModel, HardwareConfig, WeightScale
+from hadeq.analog.crossbar import ir_drop_factor, tile_grid, tiled_matmul, to_tiles
+from hadeq.analog.devices import pcm_conductance_us
+from hadeq.analog.quant import quantize_ste
+from hadeq.errors import ConfigError
+
+_COUNTERS = ("n_vectors", "n_mvms", "n_macs", "n_dac_conversions", "n_adc_conversions")
+_US_TO_S = 1e-6  # conductance in µS times resistance in Ω gives a dimensionless product
+
+
+class AnalogMVM(nn.Module):
+    """Base class of analog layers computing ``y = W x`` on crossbar tiles.
+
+    Subclasses own the parameter ``weight`` (its version counter keys the cache of
+    effective weights) and implement :meth:`weight_matrix`, the ``(out, in)`` matrix placed
+    on the crossbars.
+    """
+
+    n_vectors: int
+    n_mvms: int
+    n_macs: int
+    n_dac_conversions: int
+    n_adc_conversions: int
+
+    def __init__(self, mvm_in: int, mvm_out: int, hardware: HardwareConfig | None,
+                 seed: int = 0) -> None:
+        super().__init__()
+        if hardware is None:
+            hardware = HardwareConfig()
+        if not isinstance(hardware, HardwareConfig):
+            raise ConfigError("hardware", type(hardware).__name__, "a HardwareConfig")
+        self.hardware = hardware
+        self.mvm_in, self.mvm_out = mvm_in, mvm_out
+        self.n_row_tiles, self.n_col_tiles = tile_grid(
+            mvm_in, mvm_out, hardware.tile_rows, hardware.tile_cols)
+        self.read_generator: torch.Generator | None = None
+        """Generator for the fresh read noise (None: torch's global generator)."""
+        self._program_version = 0
+        self._cache: tuple[tuple[Any, ...], Tensor, Tensor] | None = None
+        self.reset_counters()
+        shape = (self.n_row_tiles, hardware.tile_rows, self.n_col_tiles * hardware.tile_cols)
+        n_dev = {DeviceModel.IDEAL: 0, DeviceModel.GAUSSIAN: 1, DeviceModel.PCM: 3}
+        # xi_devices[k, s]: draw k (programming, drift, 1/f) of device s (G+ / G−).
+        self.register_buffer("xi_devices", torch.zeros(n_dev[hardware.device_model], 2, *shape))
+        amp = 2 if hardware.gain_mismatch > 0 or hardware.offset_mismatch > 0 else 0
+        self.register_buffer("xi_amplifiers", torch.zeros(amp, shape[0], shape[2]))
+        self.program(seed)
+
+    # --- to be provided by subclasses ---------------------------------------------------
+    def weight_matrix(self) -> Tensor:
+        """The ``(out, in)`` matrix mapped onto the crossbars."""
+        raise NotImplementedError
+
+    # --- programming --------------------------------------------------------------------
+    def program(self, seed: int) -> None:
+        """Sample the static non-idealities of one programmed chip, reproducibly per seed.
+
+        Draws the standard normals behind programming noise, PCM drift exponents and
+        accumulated 1/f noise (per device of every differential pair) and the amplifier
+        gain/offset mismatch (per tile output). Weight quantization and IR drop are
+        deterministic. Reprogramming with the same seed restores the same chip.
+        """
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError("seed", seed, "an integer")
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        for name in ("xi_devices", "xi_amplifiers"):
+            buf = getattr(self, name)
+            draw = torch.randn(buf.shape, generator=gen, dtype=torch.float32)
+            buf.copy_(draw.to(device=buf.device, dtype=buf.dtype))
+        self.seed = seed
+        self._program_version += 1
+        self._cache = None
+
+    # --- static part: effective weights -------------------------------------------------
+    def effective_tiles(self) -> tuple[Tensor, Tensor]:
+        """``(w_tiles, w_scale)``: normalised effective weights per tile, shape
+        ``(R, tile_rows, C·tile_cols)``, and the digital weight scale (scalar or per
+        output). ``w_tiles·w_scale`` is what the crossbars compute with at read time."""
+        param: Tensor = self.weight  # type: ignore[assignment]
+        key = (id(param), param._version, self._program_version, param.dtype, param.device)
+        cacheable = not (torch.is_grad_enabled() and param.requires_grad)
+        if cacheable and self._cache is not None and self._cache[0] == key:
+            return self._cache[1], self._cache[2]
+        tiles, scale = self._compute_effective_tiles(self.weight_matrix())
+        if cacheable:
+            self._cache = (key, tiles, scale)
+        return tiles, scale
+
+    def _compute_effective_tiles(self, w: Tensor) -> tuple[Tensor, Tensor]:
+        hw = self.hardware
+        tiny = torch.finfo(w.dtype).tiny
+        # The scale is a digital constant per programming: no gradient through it, so the
+        # STE gradient of the effective weight with respect to W is exactly identity.
+        if hw.weight_scale == WeightScale.LAYER:
+            scale = w.detach().abs().amax().clamp_min(tiny)
+            w_hat = w / scale
+        else:
+            scale = w.detach().abs().amax(dim=1).clamp_min(tiny)
+            w_hat = w / scale[:, None]
+        if hw.weight_bits is not None:
+            # Quantize before padding so padded cells stay exactly 0.
+            w_hat = quantize_ste(w_hat, hw.weight_bits)
+        w_hat = to_tiles(w_hat, hw.tile_rows, hw.tile_cols)
+        if hw.device_model == DeviceModel.IDEAL and hw.wire_resistance_ohm == 0.0:
+            return w_hat, scale
+
+        span = hw.g_max_us - hw.g_min_us
+        g_pos = hw.g_min_us + span * torch.relu(w_hat)
+        g_neg = hw.g_min_us + span * torch.relu(-w_hat)
+        xi = self.xi_devices.to(dtype=w.dtype)
+        if hw.device_model == DeviceModel.GAUSSIAN:
+            sigma = hw.programming_noise * hw.g_max_us
+            g_pos = g_pos + sigma * xi[0, 0]
+            g_neg = g_neg + sigma * xi[0, 1]
+            diff = g_pos - g_neg
+        elif hw.device_model == DeviceModel.PCM:
+            args = (hw.g_max_us, hw.t_inference_s, hw.pcm_noise_scale)
+            p_prog, g_pos = pcm_conductance_us(g_pos, *args, xi[0, 0], xi[1, 0], xi[2, 0])
+            n_prog, g_neg = pcm_conductance_us(g_neg, *args, xi[0, 1], xi[1, 1], xi[2, 1])
+            diff = g_pos - g_neg
+            if hw.drift_compensation:
+                alpha = ((p_prog - n_prog).abs().sum()
+                         / (diff.abs().sum().clamp_min(tiny))).detach()
+                diff = diff * alpha
+        else:
+            diff = g_pos - g_neg
+        if hw.wire_resistance_ohm > 0.0:
+            eps = hw.wire_resistance_ohm * hw.g_max_us * _US_TO_S
+            load = ((g_pos + g_neg) / hw.g_max_us).detach()
+            diff = diff * ir_drop_factor(load, hw.tile_cols, eps)
+        return diff / span, scale
+
+    def effective_weight(self) -> Tensor:
+        """The ``(out, in)`` weight the hardware computes with (quantization, device
+        model and IR drop included; amplifier mismatch and read noise are not)."""
+        tiles, scale = self.effective_tiles()
+        r, rows, cols = tiles.shape
+        w = tiles.reshape(r * rows, cols)[: self.mvm_in, : self.mvm_out].t()
+        return w * (scale if scale.dim() == 0 else scale[:, None])
+
+    # --- the analog MVM -----------------------------------------------------------------
+    def reset_counters(self) -> None:
+        """Set every operation counter to zero."""
+        for name in _COUNTERS:
+            setattr(self, name, 0)
+
+    def counters(self) -> dict[str, int]:
+        """The operation counters as a dict (see the module docstring)."""
+        return {name: getattr(self, name) for name in _COUNTERS}
+
+    def _count(self, n: int) -> None:
+        r, c = self.n_row_tiles, self.n_col_tiles
+        self.n_vectors += n
+        self.n_mvms += n * r * c
+        self.n_macs += n * self.mvm_in * self.mvm_out
+        self.n_dac_conversions += n * self.mvm_in * c
+        self.n_adc_conversions += n * self.mvm_out * r
+
+    def analog_matmul(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """``W x`` through the hardware model for ``x`` of shape ``(N, in)`` → ``(N, out)``.
+
+        ``generator`` (default :attr:`read_generator`) seeds the fresh read noise.
+        """
+        hw = self.hardware
+        self._count(x.shape[0])
+        if hw.is_exact:
+            return F.linear(x, self.weight_matrix())
+        generator = generator if generator is not None else self.read_generator
+        tiles, scale = self.effective_tiles()
+        tiny = torch.finfo(x.dtype).tiny
+        if hw.input_range is not None:
+            x_range = torch.as_tensor(hw.input_range, dtype=x.dtype, device=x.device)
+            x_hat = x * (1.0 / hw.input_range)
+            if hw.input_bits is None:  # otherwise the quantizer clips
+                x_hat = x_hat.clamp(-1.0, 1.0)
+        else:
+            x_range = x.detach().abs().amax(dim=1, keepdim=True).clamp_min(tiny)
+            x_hat = x / x_range
+        if hw.input_bits is not None:
+            x_hat = quantize_ste(x_hat, hw.input_bits)
+        r, rows, _ = tiles.shape
+        x_hat = F.pad(x_hat, (0, r * rows - self.mvm_in)).reshape(-1, r, rows)
+        y = tiled_matmul(x_hat, tiles.to(x.dtype))  # (R, N, C·tile_cols), units of FS
+        if self.xi_amplifiers.shape[0]:
+            amp = self.xi_amplifiers.to(x.dtype)
+            y = y * (1.0 + hw.gain_mismatch * amp[0])[:, None, :]
+            y = y + (hw.offset_mismatch * amp[1])[:, None, :]
+        if hw.read_noise > 0.0:
+            noise = torch.randn(y.shape, generator=generator, dtype=y.dtype,
+                                device=y.device)
+            y = y + hw.read_noise * noise
+        if hw.output_bits is not None and hw.output_range is not None:
+            y = quantize_ste(y * (1.0 / hw.output_range), hw.output_bits) * hw.output_range
+        elif hw.output_range is not None:
+            y = y.clamp(-hw.output_range, hw.output_range)
+        y = y.sum(0)[:, : self.mvm_out] if r > 1 else y[0, :, : self.mvm_out]
+        return y * (x_range * scale.to(x.dtype))
+
+    def ideal_matmul(self, x: Tensor) -> Tensor:
+        """The float result ``W x`` for ``x`` of shape ``(N, in)`` (counts nothing)."""
+        return F.linear(x, self.weight_matrix())

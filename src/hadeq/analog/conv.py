@@ -1,0 +1,122 @@
+"""Analog 2-D convolution: im2col (``unfold``) onto crossbar tiles."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.modules.utils import _pair
+
+from hadeq.analog.base import AnalogMVM
+from hadeq.analog.config import HardwareConfig
+from hadeq.config import check_int
+from hadeq.errors import ConfigError
+
+IntPair = int | tuple[int, int]
+
+
+class AnalogConv2d(AnalogMVM):
+    """2-D convolution whose kernel is a ``(out_channels, in_channels·kh·kw)`` crossbar
+    matrix: every output pixel's receptive field (one ``unfold`` column) is one input
+    vector of the analog MVM; the bias is added digitally.
+
+    Only ``groups = 1`` and zero padding are supported (``padding`` an int, a pair or
+    ``'valid'``). Counters count one vector per output pixel and batch element.
+    Parameters are initialised like :class:`torch.nn.Conv2d`.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair,
+                 stride: IntPair = 1, padding: IntPair | str = 0, dilation: IntPair = 1,
+                 bias: bool = True, hardware: HardwareConfig | None = None, *,
+                 seed: int = 0, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
+        check_int("in_channels", in_channels, 1)
+        check_int("out_channels", out_channels, 1)
+        self.kernel_size = _pair(kernel_size)
+        self.stride, self.dilation = _pair(stride), _pair(dilation)
+        if padding == "valid":
+            padding = 0
+        if isinstance(padding, str):
+            raise ConfigError("padding", padding, "an int, a pair of ints or 'valid'")
+        self.padding = _pair(padding)
+        kh, kw = self.kernel_size
+        super().__init__(in_channels * kh * kw, out_channels, hardware, seed)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        kw_ = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kh, kw, **kw_))
+        self.bias = nn.Parameter(torch.empty(out_channels, **kw_)) if bias else None
+        self.reset_parameters()
+        if device is not None:
+            self.to(device)
+
+    def reset_parameters(self) -> None:
+        """The initialisation of :class:`torch.nn.Conv2d`."""
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.mvm_in)
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def weight_matrix(self) -> Tensor:
+        return self.weight.reshape(self.out_channels, -1)
+
+    def forward(self, x: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
+        """Hardware output for ``x`` of shape ``(B, in_channels, H, W)``."""
+        if self.hardware.is_exact:
+            self._count(x.shape[0] * self._n_pixels(x))
+            return self.ideal_forward(x)
+        b, _, h, w = x.shape
+        cols = F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
+        n_pix = cols.shape[-1]
+        y = self.analog_matmul(cols.transpose(1, 2).reshape(b * n_pix, -1), generator)
+        oh, ow = self._out_size(h, w)
+        y = y.reshape(b, n_pix, self.out_channels).transpose(1, 2)
+        y = y.reshape(b, self.out_channels, oh, ow)
+        return y + self.bias[:, None, None] if self.bias is not None else y
+
+    def _out_size(self, h: int, w: int) -> tuple[int, int]:
+        sizes = []
+        for n, k, s, p, d in zip((h, w), self.kernel_size, self.stride, self.padding,
+                                 self.dilation, strict=True):
+            sizes.append((n + 2 * p - d * (k - 1) - 1) // s + 1)
+        return sizes[0], sizes[1]
+
+    def _n_pixels(self, x: Tensor) -> int:
+        oh, ow = self._out_size(x.shape[-2], x.shape[-1])
+        return oh * ow
+
+    def ideal_forward(self, x: Tensor) -> Tensor:
+        """The float output (what :class:`torch.nn.Conv2d` computes)."""
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+
+    @classmethod
+    def from_conv(cls, layer: nn.Conv2d, hardware: HardwareConfig | None = None, *,
+                  seed: int = 0) -> AnalogConv2d:
+        """An analog copy of ``layer``; raises :class:`ConfigError` for grouped convs or
+        non-zero padding modes."""
+        if layer.groups != 1:
+            raise ConfigError("groups", layer.groups, "only 1 is supported")
+        if layer.padding_mode != "zeros":
+            raise ConfigError("padding_mode", layer.padding_mode, "only 'zeros' is supported")
+        padding: IntPair | str = layer.padding  # type: ignore[assignment]
+        if padding == "same":
+            k, d = layer.kernel_size, layer.dilation
+            if any((d[i] * (k[i] - 1)) % 2 for i in range(2)):
+                raise ConfigError("padding", "same", "'same' needs odd effective kernels here")
+            padding = (d[0] * (k[0] - 1) // 2, d[1] * (k[1] - 1) // 2)
+        new = cls(layer.in_channels, layer.out_channels, layer.kernel_size,  # type: ignore[arg-type]
+                  layer.stride, padding, layer.dilation,  # type: ignore[arg-type]
+                  layer.bias is not None, hardware, seed=seed,
+                  device=layer.weight.device, dtype=layer.weight.dtype)
+        with torch.no_grad():
+            new.weight.copy_(layer.weight)
+            if layer.bias is not None and new.bias is not None:
+                new.bias.copy_(layer.bias)
+        new.train(layer.training)
+        return new
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
+                f"tiles={self.n_row_tiles}x{self.n_col_tiles}")

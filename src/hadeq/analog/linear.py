@@ -1,0 +1,85 @@
+"""Analog fully connected layer."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from hadeq.analog.base import AnalogMVM
+from hadeq.analog.config import HardwareConfig
+from hadeq.config import check_int
+
+
+class AnalogLinear(AnalogMVM):
+    """``y = W x + b`` with ``W x`` computed on analog crossbar tiles, ``b`` added digitally.
+
+    Parameters are initialised like :class:`torch.nn.Linear`. Inputs may have any number of
+    leading dimensions ``(..., in_features)``. See :class:`hadeq.analog.base.AnalogMVM` for
+    the hardware model, training/inference behaviour and the operation counters.
+
+    Args:
+        in_features: size of each input vector (crossbar rows).
+        out_features: size of each output vector (crossbar columns).
+        bias: add a digital bias.
+        hardware: the :class:`HardwareConfig` (default: exact float).
+        seed: seed of the initial :meth:`program`.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 hardware: HardwareConfig | None = None, *, seed: int = 0,
+                 device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
+        check_int("in_features", in_features, 1)
+        check_int("out_features", out_features, 1)
+        super().__init__(in_features, out_features, hardware, seed)
+        self.in_features, self.out_features = in_features, out_features
+        kw = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(torch.empty(out_features, in_features, **kw))
+        self.bias = nn.Parameter(torch.empty(out_features, **kw)) if bias else None
+        self.reset_parameters()
+        if device is not None:
+            self.to(device)
+
+    def reset_parameters(self) -> None:
+        """The initialisation of :class:`torch.nn.Linear` (Kaiming-uniform, a = √5)."""
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_features)
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def weight_matrix(self) -> Tensor:
+        return self.weight
+
+    def forward(self, x: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
+        """Hardware output for ``x`` of shape ``(..., in_features)``."""
+        if self.hardware.is_exact:
+            # The same kernel as nn.Linear (fused bias), so the result is bit-identical.
+            self._count(x.numel() // self.in_features)
+            return nn.functional.linear(x, self.weight, self.bias)
+        lead = x.shape[:-1]
+        y = self.analog_matmul(x.reshape(-1, self.in_features), generator)
+        y = y.reshape(*lead, self.out_features)
+        return y + self.bias if self.bias is not None else y
+
+    def ideal_forward(self, x: Tensor) -> Tensor:
+        """The float output ``W x + b`` (what :class:`torch.nn.Linear` computes)."""
+        return nn.functional.linear(x, self.weight, self.bias)
+
+    @classmethod
+    def from_linear(cls, layer: nn.Linear, hardware: HardwareConfig | None = None, *,
+                    seed: int = 0) -> AnalogLinear:
+        """An analog copy of ``layer`` (weights and bias copied, same device/dtype)."""
+        new = cls(layer.in_features, layer.out_features, layer.bias is not None, hardware,
+                  seed=seed, device=layer.weight.device, dtype=layer.weight.dtype)
+        with torch.no_grad():
+            new.weight.copy_(layer.weight)
+            if layer.bias is not None and new.bias is not None:
+                new.bias.copy_(layer.bias)
+        new.train(layer.training)
+        return new
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}, tiles={self.n_row_tiles}x{self.n_col_tiles}")

@@ -1,0 +1,101 @@
+import math
+
+import pytest
+import torch
+
+import hadeq.analog  # noqa: F401  (registers analog_relaxation)
+from hadeq.analog import AnalogRelaxation, settle_network
+from hadeq.errors import ConfigError
+from hadeq.solvers import IterateOptions, available_solvers, iterate, make_solver
+
+
+def _contractive(n, lip, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.randn(n, n, generator=gen, dtype=torch.float64)
+    return w * (lip / torch.linalg.matrix_norm(w, ord=2))
+
+
+def test_registered_and_validated():
+    assert "analog_relaxation" in available_solvers()
+    with pytest.raises(ConfigError) as info:
+        make_solver("analog_relaxation", {"tau_ns": 10.0, "dt_ns": 20.0})
+    assert info.value.field == "dt_ns"
+
+
+def test_reaches_the_same_fixed_point_as_anderson():
+    w = _contractive(16, 0.6)
+    u = torch.randn(8, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+
+    def f(z):
+        return torch.tanh(z @ w.t() + u)
+
+    opts = IterateOptions(tol=1e-9, stop_mode="abs", max_iter=2000)
+    z_ref, s_ref = iterate(make_solver("anderson")[0], f, torch.zeros_like(u), opts)
+    z, stats = iterate(AnalogRelaxation(tau_ns=10.0, dt_ns=2.0), f, torch.zeros_like(u), opts)
+    assert s_ref.all_converged and stats.all_converged
+    torch.testing.assert_close(z, z_ref, atol=1e-7, rtol=0)
+    assert bool(torch.isfinite(stats.extras["settling_time_ns"]).all())
+
+
+def test_linear_settling_time_matches_tau_log_over_gap():
+    tau, dt, tol = 10.0, 0.5, 1e-4
+    lips = torch.tensor([0.0, 0.5, 0.8], dtype=torch.float64)
+    c = torch.zeros(3, 4, dtype=torch.float64)
+    c[:, 0] = 1.0  # ‖f(0) − 0‖ = 1, so the absolute residual is relative to the start
+
+    def f(z):
+        return lips[:, None] * z + c
+
+    opts = IterateOptions(tol=tol, stop_mode="abs", max_iter=5000)
+    z, stats = iterate(AnalogRelaxation(tau_ns=tau, dt_ns=dt), f, torch.zeros_like(c), opts)
+    expected = tau * math.log(1 / tol) / (1 - lips)
+    t = stats.extras["settling_time_ns"]
+    assert bool(((t / expected - 1).abs() < 0.2).all()), (t, expected)
+    torch.testing.assert_close(z, c / (1 - lips[:, None]), atol=1e-3, rtol=0)
+
+
+def test_settle_network_matches_plain_iteration_and_settling_formula():
+    w = _contractive(12, 0.5, seed=2)
+    u = torch.randn(6, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    res = settle_network(w, u, tau_ns=5.0, dt_ns=0.5, tol=1e-10)
+    z = torch.zeros_like(u)
+    for _ in range(200):
+        z = torch.tanh(z @ w.t() + u)
+    assert bool(res.converged.all())
+    torch.testing.assert_close(res.z, z, atol=1e-8, rtol=0)
+    # Linear loop (σ = identity) with ‖u‖ = 1: t = τ·ln(1/tol)/(1 − L) for W = L·I.
+    lip, tol = 0.75, 1e-3
+    u1 = torch.zeros(1, 3, dtype=torch.float64)
+    u1[0, 0] = 1.0
+    lin = settle_network(lip * torch.eye(3, dtype=torch.float64), u1, activation=lambda a: a,
+                         tau_ns=10.0, dt_ns=0.1, tol=tol)
+    expected = 10.0 * math.log(1 / tol) / (1 - lip)
+    assert abs(float(lin.settling_time_ns[0]) / expected - 1) < 0.2
+
+
+@pytest.mark.parametrize("dt", [1.0, 5.0])
+def test_noise_increment_scales_with_sqrt_dt_over_tau(dt):
+    # f ≡ 0 (L = 0): z_k+1 = (1 − h)·z_k + σ·sqrt(h)·ε has stationary variance σ²/(2 − h),
+    # independent of dt up to the Euler factor.
+    sigma, tau = 0.2, 10.0
+    solver = AnalogRelaxation(tau_ns=tau, dt_ns=dt, read_noise=sigma, seed=0)
+    z = torch.zeros(20_000, 1, dtype=torch.float64)
+    state = solver.init(z, z)
+    for k in range(int(20 * tau / dt)):
+        z, state = solver.step(state, z, torch.zeros_like(z), k)
+    h = dt / tau
+    assert abs(float(z.std()) / (sigma / math.sqrt(2 - h)) - 1) < 0.05
+
+
+def test_noisy_solve_is_reproducible_per_seed():
+    w = _contractive(8, 0.5)
+    u = torch.randn(4, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+
+    def f(z):
+        return torch.tanh(z @ w.t() + u)
+
+    opts = IterateOptions(tol=1e-3, max_iter=300)
+    solver = AnalogRelaxation(read_noise=0.01, seed=3)
+    z1, _ = iterate(solver, f, torch.zeros_like(u), opts)
+    z2, _ = iterate(solver, f, torch.zeros_like(u), opts)
+    assert torch.equal(z1, z2)
