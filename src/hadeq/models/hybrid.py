@@ -1,0 +1,192 @@
+"""The hybrid analog-digital DEQ: digital stem → analog fixed-point core → ADC → head."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hadeq.analog import AnalogLinear, HardwareConfig
+from hadeq.analog.quant import quantize_ste
+from hadeq.deq import DEQ, DEQConfig
+from hadeq.errors import ConfigError
+from hadeq.models.config import HybridDEQConfig
+from hadeq.solvers import SolverStats, batched
+
+_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh, "hardtanh": F.hardtanh}
+
+
+def fake_quantize(x: Tensor, bits: int) -> Tensor:
+    """Symmetric ``bits``-bit quantization of each sample with its own max-abs range (STE)."""
+    scale = x.detach().abs().amax(dim=1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
+    return quantize_ste(x / scale, bits) * scale
+
+
+@dataclass
+class HybridOutput:
+    """Everything one forward pass computed."""
+
+    output: Tensor
+    """Head output (logits or regression values), ``(B, out_features)``."""
+    z: Tensor
+    """Equilibrium of the core as read by the ADC, ``(B, hidden)``."""
+    z_star: Tensor
+    """Equilibrium before the ADC (differentiable), ``(B, hidden)``."""
+    u: Tensor
+    """Injection after quantization, ``(B, hidden)``."""
+    stats: SolverStats
+    """The forward solve's statistics."""
+
+
+class HybridDEQ(nn.Module):
+    """Hybrid analog-digital deep equilibrium model.
+
+    * digital stem: ``u = Q(D(x))``, an MLP with optional int8-style fake quantization
+      ``Q`` of its output, then the DACs (``hardware.input_bits``);
+    * analog core: the crossbar ``W`` (an :class:`~hadeq.analog.AnalogLinear` with bias
+      ``b``) in a loop with the amplifiers' nonlinearity σ settles at
+      ``z* = σ(W z* + u + b)``;
+    * one ADC read of ``z*`` (``hardware.output_bits``), then a digital linear head.
+
+    With the ``ideal`` hardware preset this *is* the digital DEQ: one code path.
+
+    Training (``mode``): ``physics_aware`` solves the fixed point through the hardware
+    model and back-propagates with the implicit adjoint through a differentiable proxy at
+    that ``z*``; ``standard`` trains on the ideal float map. Evaluation (``.eval()``)
+    always runs the hardware. The core weight is kept contractive by
+    :meth:`project_contractive_`, which the trainer calls after every optimizer step.
+    """
+
+    def __init__(self, config: HybridDEQConfig, *, seed: int = 0) -> None:
+        super().__init__()
+        if not isinstance(config, HybridDEQConfig):
+            raise ConfigError("config", type(config).__name__, "a HybridDEQConfig")
+        self.config = config
+        c = config
+        if c.stem_hidden is None:
+            self.stem: nn.Module = nn.Linear(c.in_features, c.hidden)
+        else:
+            self.stem = nn.Sequential(
+                nn.Linear(c.in_features, c.stem_hidden), nn.ReLU(),
+                nn.Linear(c.stem_hidden, c.hidden),
+            )
+        self.core = AnalogLinear(c.hidden, c.hidden, bias=True,
+                                 hardware=self._loop_hardware(c.hardware), seed=seed)
+        with torch.no_grad():
+            # Start well inside the contraction region: a DEQ that begins slow to settle
+            # learns slowly (and costs the analog loop settling time).
+            self.core.weight.mul_(0.5)
+        self.head = nn.Linear(c.hidden, c.out_features)
+        self.deq = DEQ(self._deq_config(c))
+        self.sigma = _ACTIVATIONS[c.activation]
+        self.project_contractive_()
+
+    # --- hardware -----------------------------------------------------------------------
+    @staticmethod
+    def _loop_hardware(hardware: HardwareConfig) -> HardwareConfig:
+        """The core's hardware inside the loop: no DAC or ADC (the loop is analog)."""
+        return hardware.replace(input_bits=None, input_range=None, output_bits=None,
+                                output_range=None)
+
+    @staticmethod
+    def _deq_config(c: HybridDEQConfig) -> DEQConfig:
+        """The DEQ options, with the loop's read noise handed to ``analog_relaxation``."""
+        if c.deq.solver != "analog_relaxation":
+            return c.deq
+        noise = {"read_noise": c.hardware.read_noise}
+        changes = {"solver_options": {**noise, **c.deq.solver_options}}
+        if c.deq.eval_solver in (None, "analog_relaxation") and c.deq.eval_options is not None:
+            changes["eval_options"] = {**noise, **c.deq.eval_options}
+        return dataclasses.replace(c.deq, **changes)
+
+    @property
+    def hardware(self) -> HardwareConfig:
+        return self.config.hardware
+
+    def set_hardware(self, hardware: HardwareConfig, seed: int | None = None) -> None:
+        """Run the same weights on other hardware (and program it with ``seed``)."""
+        self.config = dataclasses.replace(self.config, hardware=hardware)
+        self.deq = DEQ(self._deq_config(self.config))
+        old = self.core
+        self.core = AnalogLinear(old.in_features, old.out_features, bias=True,
+                                 hardware=self._loop_hardware(hardware),
+                                 seed=old.seed if seed is None else seed,
+                                 device=old.weight.device, dtype=old.weight.dtype)
+        with torch.no_grad():
+            self.core.weight.copy_(old.weight)
+            self.core.bias.copy_(old.bias)  # type: ignore[union-attr]
+        self.core.train(old.training)
+
+    def program(self, seed: int) -> None:
+        """Sample the core's static non-idealities (programming noise, drift, mismatch)."""
+        self.core.program(seed)
+
+    @torch.no_grad()
+    def project_contractive_(self) -> float:
+        """Scale the core weight onto ``‖W‖₂ ≤ 1 − margin`` if it left it; returns ``‖W‖₂``."""
+        margin = self.config.contraction_margin
+        norm = float(torch.linalg.matrix_norm(self.core.weight, ord=2))
+        if margin > 0 and norm > 1.0 - margin:
+            self.core.weight.mul_((1.0 - margin) / norm)
+            return 1.0 - margin
+        return norm
+
+    # --- the maps whose fixed point is z* -----------------------------------------------
+    def _hardware_map(self, z: Tensor, u: Tensor) -> Tensor:
+        return self.sigma(self.core(z) + u)
+
+    def _clean_map(self, z: Tensor, u: Tensor) -> Tensor:
+        return self.sigma(self.core.ideal_forward(z) + u)
+
+    def _frozen_map(self, z: Tensor, u: Tensor) -> Tensor:
+        return self.sigma(F.linear(z, self.core.effective_weight(), self.core.bias) + u)
+
+    def maps(self, u: Tensor) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+        """``(solved, differentiated)`` maps for injection ``u`` in the current mode."""
+        c = self.config
+        if self.training and c.mode == "standard":
+            clean = batched(self._clean_map, u)
+            return clean, clean
+        if c.deq.solver == "analog_relaxation":
+            # The relaxation solver adds the loop's read noise itself, per time step.
+            solved = batched(self._frozen_map, u)
+        else:
+            solved = batched(self._hardware_map, u)
+        proxy = self._frozen_map if c.proxy == "frozen" else self._clean_map
+        return solved, batched(proxy, u)
+
+    # --- forward ------------------------------------------------------------------------
+    def injection(self, x: Tensor) -> Tensor:
+        """Digital stem output after fake quantization and the DACs, ``(B, hidden)``."""
+        u = self.stem(x.reshape(x.shape[0], -1))
+        if self.config.injection_bits is not None:
+            u = fake_quantize(u, self.config.injection_bits)
+        bits = self.hardware.input_bits
+        if bits is not None and not (self.training and self.config.mode == "standard"):
+            u = fake_quantize(u, bits)
+        return u
+
+    def adc_read(self, z: Tensor) -> Tensor:
+        """One ADC conversion of each neuron output (σ's range [−1, 1] is full scale)."""
+        bits = self.hardware.output_bits
+        if bits is None or (self.training and self.config.mode == "standard"):
+            return z
+        return quantize_ste(z, bits)
+
+    def forward_with_info(self, x: Tensor) -> HybridOutput:
+        if x.dim() < 2 or x[0].numel() != self.config.in_features:
+            raise ConfigError("x.shape", tuple(x.shape),
+                              f"(batch, ...) with {self.config.in_features} features per sample")
+        u = self.injection(x)
+        solved, proxy = self.maps(u)
+        z0 = torch.zeros(u.shape[0], self.config.hidden, dtype=u.dtype, device=u.device)
+        z_star, stats = self.deq(solved, z0, proxy=proxy)
+        z = self.adc_read(z_star)
+        return HybridOutput(self.head(z), z, z_star, u, stats)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_with_info(x).output
