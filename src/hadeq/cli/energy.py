@@ -13,8 +13,8 @@ from hadeq.energy import (
     digital_deq_energy,
     hybrid_deq_energy,
 )
-from hadeq.energy.io import dumps_json, write_text_atomic
 from hadeq.errors import ConfigError
+from hadeq.io import dumps_json, write_text_atomic
 
 DESCRIPTION = """\
 Estimate the energy (J) and latency (ns) of one inference of a hybrid analog-digital DEQ

@@ -8,9 +8,9 @@ import os
 from typing import Any
 
 from hadeq.config import check_int, check_range
-from hadeq.energy.io import dumps_json, write_text_atomic
 from hadeq.energy.reference import random_contractive_core
 from hadeq.energy.spice import compare_core
+from hadeq.io import dumps_json, write_text_atomic
 
 DESCRIPTION = """\
 Build an analog DEQ core tau*da/dt = -a + W*tanh(a) + u + b (W: n x n random, rescaled to

@@ -1,4 +1,8 @@
-"""Atomic file output: write to a temporary file in the target folder, then os.replace."""
+"""Atomic file output: write to a temporary file in the target folder, then os.replace.
+
+Every file hadeq writes for a user (results, reports, checkpoints, netlists) goes through
+here, so an interrupted run never leaves a half-written file behind.
+"""
 
 from __future__ import annotations
 
@@ -37,3 +41,23 @@ def write_text_atomic(path: str, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    """Binary twin of :func:`write_text_atomic`."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json_atomic(path: str, obj: Any) -> None:
+    """``obj`` as indented JSON (see :func:`dumps_json`), written atomically."""
+    write_text_atomic(path, dumps_json(obj))
