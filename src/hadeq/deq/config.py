@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Literal
 
 from hadeq.config import check_choice, check_int, check_range
@@ -14,12 +13,13 @@ from hadeq.solvers import make_solver
 BackwardMode = Literal["implicit", "phantom", "jfb"]
 
 
-def _frozen(options: Mapping[str, Any] | None, name: str) -> Mapping[str, Any]:
+def _frozen(options: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
+    """A private copy of the options, so later changes to the caller's dict do nothing."""
     if options is None:
-        return MappingProxyType({})
+        return {}
     if not isinstance(options, Mapping):
         raise ConfigError(name, options, "a mapping of solver option names to values")
-    return MappingProxyType(dict(options))
+    return dict(options)
 
 
 @dataclass(frozen=True)

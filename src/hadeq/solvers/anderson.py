@@ -46,34 +46,44 @@ class Anderson(FixedPointSolver):
         check_range("mixing", self.mixing, 0.0, 1.0, low_open=True)
 
     def init(self, z: Tensor, fz: Tensor) -> State:
+        # The history keeps f_i and g_i = f_i − x_i (x_i = f_i − g_i is never needed on
+        # its own) and the Gram matrix GGᵀ, updated one row per step: a step then costs
+        # O(m·d) per sample for the Gram matrix instead of O(m²·d).
         batch, dim = z.shape
-        empty = z.new_zeros(batch, self.history, dim)
-        return {"x": empty, "f": empty.clone()}
+        f = z.new_zeros(batch, self.history, dim)
+        gram = z.new_zeros(batch, self.history, self.history)
+        return {"f": f, "g": torch.zeros_like(f), "gram": gram}
 
     def step(self, state: State, z: Tensor, fz: Tensor, k: int) -> tuple[Tensor, State]:
         slot = k % self.history
-        state["x"][:, slot] = z
-        state["f"][:, slot] = fz
         n = min(k + 1, self.history)
+        f, g, gram = state["f"], state["g"], state["gram"]
+        f[:, slot] = fz
+        torch.sub(fz, z, out=g[:, slot])
+        # Row and column ``slot`` of GGᵀ: the new residual against every stored one. As
+        # a (1×d)·(d×n) product: the (n×d)·(d×1) form is several times slower on CPU.
+        row = torch.bmm(g[:, slot, None, :], g[:, :n].transpose(1, 2)).squeeze(1)
+        gram[:, slot, :n] = row
+        gram[:, :n, slot] = row
         if n == 1:
             return z.lerp(fz, self.mixing), state
-        x, f = state["x"][:, :n], state["f"][:, :n]
-        g = f - x
-        gram = torch.bmm(g, g.transpose(1, 2))
-        scale = gram.diagonal(dim1=1, dim2=2).mean(dim=1).clamp_min(torch.finfo(z.dtype).tiny)
+        system = gram[:, :n, :n]
+        scale = system.diagonal(dim1=1, dim2=2).mean(dim=1).clamp_min(torch.finfo(z.dtype).tiny)
         eye = torch.eye(n, dtype=z.dtype, device=z.device)
-        system = gram + (self.ridge * scale)[:, None, None] * eye
+        system = system + (self.ridge * scale)[:, None, None] * eye
         ones = torch.ones(z.shape[0], n, 1, dtype=z.dtype, device=z.device)
         alpha, info = torch.linalg.solve_ex(system, ones)
         alpha = alpha.squeeze(2)
         alpha = alpha / alpha.sum(dim=1, keepdim=True)
+        # Selecting the Picard weights with ``where`` (rather than only when some sample
+        # needs them) avoids a host synchronisation; the tensors are tiny.
         fallback = (info != 0) | ~torch.isfinite(alpha).all(dim=1)
-        if bool(fallback.any()):
-            picard = torch.zeros_like(alpha)
-            picard[:, slot] = 1.0
-            alpha = torch.where(fallback[:, None], picard, alpha)
-        mixed_f = torch.bmm(alpha[:, None], f).squeeze(1)
+        picard = torch.zeros_like(alpha)
+        picard[:, slot] = 1.0
+        alpha = torch.where(fallback[:, None], picard, alpha)
+        mixed_f = torch.bmm(alpha[:, None], f[:, :n]).squeeze(1)
         if self.mixing == 1.0:
             return mixed_f, state
-        mixed_x = torch.bmm(alpha[:, None], x).squeeze(1)
+        # Σ α_i x_i = Σ α_i f_i − Σ α_i g_i.
+        mixed_x = mixed_f - torch.bmm(alpha[:, None], g[:, :n]).squeeze(1)
         return mixed_x.lerp(mixed_f, self.mixing), state

@@ -104,19 +104,25 @@ def _iterate(
     for k in range(options.max_iter):
         iterations.index_add_(0, active, torch.ones_like(active))
         res = residual(z, fz, options)
-        finite = torch.isfinite(fz).all(dim=1) & torch.isfinite(z).all(dim=1)
-        res = torch.where(finite, res, torch.full_like(res, torch.inf))
-        improved = res < best_res.index_select(0, active)
-        if bool(improved.any()):
-            rows = active[improved]
-            best_z.index_copy_(0, rows, z[improved])
-            best_res.index_copy_(0, rows, res[improved])
+        # A NaN/Inf in z or f(z) always makes the residual NaN/Inf, so the elementwise
+        # check (two passes over z and f(z)) is only needed when some residual is not
+        # finite; it tells a non-finite iterate from a residual that merely overflowed.
+        finite = torch.isfinite(res)
+        all_finite = bool(finite.all())
+        if not all_finite:
+            finite = torch.isfinite(fz).all(dim=1) & torch.isfinite(z).all(dim=1)
+            res = torch.where(finite, res, torch.full_like(res, torch.inf))
+        improved = (res < best_res.index_select(0, active)).nonzero().squeeze(1)
+        if improved.numel():
+            rows = active.index_select(0, improved)
+            best_z.index_copy_(0, rows, z.index_select(0, improved))
+            best_res.index_copy_(0, rows, res.index_select(0, improved))
         row = torch.full((batch,), torch.nan, dtype=z0.dtype, device=z0.device)
         trace.append(row.index_copy_(0, active, res))
 
         converged = res <= threshold
         bad = ~finite
-        stalled = torch.zeros_like(converged)
+        stalled = None  # stagnation is only judged once a full window has passed
         if window:
             history.append(best_res.clone())
             if k >= window:
@@ -124,22 +130,26 @@ def _iterate(
                 now = best_res.index_select(0, active)
                 stalled = (now > (1.0 - options.stagnation_decrease) * old) & ~converged & ~bad
 
+        finished = converged | bad if stalled is None else converged | bad | stalled
         if options.per_sample:
-            done = converged | bad | stalled
+            done = finished
         else:
-            finished = converged | bad | stalled
             done = bad | finished if bool(finished.all()) else bad.clone()
         if k == options.max_iter - 1:
             done = torch.ones_like(done)
-        stagnated.index_fill_(0, active[stalled & done], True)
-        nonfinite.index_fill_(0, active[bad], True)
+        # The bookkeeping below only has work to do in the rare cases it guards.
+        if stalled is not None:
+            stagnated.index_fill_(0, active[stalled & done], True)
+        if not all_finite:
+            nonfinite.index_fill_(0, active[bad], True)
 
-        keep = ~done
-        if not bool(keep.any()):
+        keep = (~done).nonzero().squeeze(1)
+        if keep.numel() == 0:
             break
-        if not bool(keep.all()):
-            active, z, fz = active[keep], z[keep], fz[keep]
-            state = {name: value[keep] for name, value in state.items()}
+        if keep.numel() < active.numel():
+            # One index for every tensor (a boolean mask would be resolved per tensor).
+            active, z, fz = (t.index_select(0, keep) for t in (active, z, fz))
+            state = {name: value.index_select(0, keep) for name, value in state.items()}
         z, state = solver.step(state, z, fz, k)
         fz = fmap(z, active)
 
