@@ -255,8 +255,13 @@ def train_imitation(
     expert: Policy,
     config: ImitationConfig | None = None,
     log: Callable[[str], None] | None = None,
+    after_step: Callable[[], object] | None = None,
 ) -> dict[str, list[float]]:
-    """Fit ``policy`` to ``expert`` by DAgger; returns the loss per round and data sizes."""
+    """Fit ``policy`` to ``expert`` by DAgger; returns the loss per round and data sizes.
+
+    ``after_step`` runs after every optimizer step, e.g. a DEQ policy's projection that
+    keeps its feedback weight contractive.
+    """
     cfg = config or ImitationConfig()
     gen = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -302,6 +307,8 @@ def train_imitation(
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+                if after_step is not None:
+                    after_step()
                 sched.step()
                 total += loss.item() * len(idx)
         history["loss"].append(total / len(obs))

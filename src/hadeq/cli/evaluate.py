@@ -1,0 +1,140 @@
+"""``hadeq evaluate``: score a checkpoint on (other) hardware with a programmed chip."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+from hadeq.config import check_int, to_dict
+from hadeq.errors import ConfigError, DataError
+from hadeq.models.registry import hardware_from
+from hadeq.training import evaluate_model, load_checkpoint, parse_train_config, rebuild_model
+from hadeq.training.checkpoint import check_state_dict, jsonable
+from hadeq.training.config import apply_overrides
+
+DESCRIPTION = """\
+Rebuild the model of a training run from its checkpoint (verifying the SHA-256 of the
+weights), put the same weights on the evaluation hardware, program the chip with --seed
+and score the test set: task metrics (accuracy, relative L2, ...), solver statistics
+(mean/max iterations, non-converged and stagnated samples) and, for analog models, the
+metrics of the same weights on ideal hardware and the SNR (dB) of the core equilibrium
+z* against the ideal one.
+
+The hardware is the run's eval_hardware (or the model's training hardware); change it
+with --set (repeatable), VALUE read as a YAML scalar:
+  --set hardware.read_noise=0.05 --set hardware.weight_bits=6
+  --set hardware=rram_4bit                  (a preset by name)
+  --set hardware.preset=hermes_pcm_8bit     (a preset plus the other --set fields)
+"""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score a training checkpoint on (other) analog hardware",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("checkpoint", metavar="CHECKPOINT_DIR",
+                   help="output directory of `hadeq train` (holds checkpoint.json)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="hardware.KEY=VALUE", help="override a hardware field (repeatable)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="programming seed of the chip (default: the run's eval_seed)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="samples per forward pass (default: the run's eval_batch_size)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=run)
+
+
+def _hardware_section(model: Any, eval_hardware: Any, overrides: list[str]) -> Any:
+    """The evaluation hardware: the run's, then ``--set hardware...`` overrides."""
+    for pair in overrides:
+        key = pair.split("=", 1)[0].strip()
+        if key != "hardware" and not key.startswith("hardware."):
+            raise ConfigError("--set", pair, "hardware=PRESET or hardware.FIELD=VALUE")
+    if eval_hardware is not None:
+        base = eval_hardware
+    elif hasattr(model, "hardware"):
+        base = to_dict(model.hardware)
+    else:
+        base = None
+    if not overrides:
+        return hardware_from(base, "hardware") if base is not None else None
+    if base is None:
+        raise ConfigError("--set", overrides[0],
+                          f"no hardware to change: {type(model).__name__} is not analog")
+    if not hasattr(model, "set_hardware"):
+        raise ConfigError("--set", overrides[0],
+                          f"{type(model).__name__} cannot be moved to other hardware")
+    section = apply_overrides({"hardware": base}, overrides)["hardware"]
+    return hardware_from(section, "hardware")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.seed is not None:
+        check_int("--seed", args.seed, 0, 2**63 - 1)
+    if args.batch_size is not None:
+        check_int("--batch-size", args.batch_size, 1, 1 << 24)
+    ckpt = load_checkpoint(args.checkpoint)
+    try:
+        config = parse_train_config(ckpt.config)
+    except ConfigError as exc:
+        raise DataError(f"checkpoint {args.checkpoint}: its config is not valid here "
+                        f"({exc})") from None
+    model = rebuild_model(config)
+    check_state_dict(args.checkpoint, model, ckpt.model_state)
+    model.load_state_dict(ckpt.model_state)
+    hardware = _hardware_section(model, config.eval_hardware, args.overrides)
+    seed = config.eval_seed if args.seed is None else args.seed
+    task = config.task_spec
+    data = task.load(seed=config.seed, **config.task_options)
+    x, y = data.x_test, data.y_test
+    if config.max_test_samples is not None:
+        x, y = x[:config.max_test_samples], y[:config.max_test_samples]
+    result = evaluate_model(model, task, x, y, hardware=hardware, seed=seed,
+                            batch_size=args.batch_size or config.eval_batch_size,
+                            reference=True)
+    out = {
+        "schema": "hadeq.evaluate/1",
+        "checkpoint": args.checkpoint,
+        "epoch": ckpt.epoch,
+        "task": config.task,
+        "model_kind": config.model_kind,
+        "hardware": to_dict(hardware) if hardware is not None else None,
+        **result,
+    }
+    if args.json:
+        print(json.dumps(jsonable(out), indent=2))
+        return 0
+    rows: list[tuple[str, str]] = [
+        ("checkpoint", f"{args.checkpoint} (epoch {ckpt.epoch})"),
+        ("model", f"{config.model_kind} on {config.task}, {result['samples']} test samples"),
+        ("programming seed", str(seed)),
+    ]
+    if hardware is not None:
+        changed = {k: v for k, v in to_dict(hardware).items()
+                   if v != to_dict(hardware_from("ideal", "hardware"))[k]}
+        rows.append(("hardware", ", ".join(f"{k}={v}" for k, v in changed.items()) or "ideal"))
+    for name, value in result["metrics"].items():
+        rows.append((name, f"{value:.4f}"))
+    for name, value in result.get("ideal_metrics", {}).items():
+        rows.append((f"{name} (ideal hardware)", f"{value:.4f}"))
+    if "core_snr_db" in result:
+        snr = result["core_snr_db"]
+        rows.append(("core z* SNR vs ideal", f"{snr:.1f} dB" if isinstance(snr, float)
+                     and math.isfinite(snr) else str(snr)))
+    s = result["solver"]
+    if s.get("samples"):
+        rows.append(("solver iterations", f"mean {s['iterations_mean']:.1f}, "
+                                          f"max {s['iterations_max']}"))
+        rows.append(("non-converged", f"{s['nonconverged']} (stagnated {s['stagnated']}, "
+                                      f"non-finite {s['nonfinite']})"))
+        if "settling_time_ns_mean" in s:
+            rows.append(("settling time", f"{s['settling_time_ns_mean']:.1f} ns (mean)"))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    return 0
