@@ -1,0 +1,252 @@
+"""The convolutional hybrid DEQ: digital conv stem → analog conv fixed-point core → ADC →
+digital head, for fields (PDE solution operators) and images."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hadeq.analog import AnalogConv2d, HardwareConfig
+from hadeq.analog.quant import quantize_ste
+from hadeq.deq import DEQ, DEQConfig
+from hadeq.errors import ConfigError
+from hadeq.models.conv_config import ConvHybridDEQConfig
+from hadeq.models.hybrid import HybridOutput, fake_quantize
+from hadeq.solvers import batched
+
+_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh, "hardtanh": F.hardtanh}
+
+
+def conv_norm_fft(kernel: Tensor, grid: int) -> Tensor:
+    """Spectral norm of the *circular* convolution by ``kernel`` ``(C_out, C_in, k, k)`` on
+    an ``M × M`` torus, ``M = grid + k − 1``.
+
+    The circular convolution is block-diagonalised by the 2-D DFT: at frequency ω it acts
+    as the ``C_out × C_in`` matrix ``K̂(ω) = Σ_{a,b} K[:, :, a, b]·e^{−2πi(ω₁a + ω₂b)/M}``,
+    so its norm is ``max_ω ‖K̂(ω)‖₂`` (real kernels: ``K̂(−ω) = conj K̂(ω)``, so half the
+    frequencies suffice). A zero-padded convolution on an H × W grid with H, W ≤ ``grid``
+    is this operator restricted to (and read on) the H × W corner of the torus, so its
+    norm is at most this value.
+    """
+    k = kernel.shape[-1]
+    m = grid + k - 1
+    spectrum = torch.fft.rfft2(kernel, s=(m, m))  # (C_out, C_in, M, M//2 + 1)
+    blocks = spectrum.permute(2, 3, 0, 1)
+    return torch.linalg.matrix_norm(blocks, ord=2).amax()
+
+
+def conv_norm_taps(kernel: Tensor) -> Tensor:
+    """``Σ_taps ‖K[:, :, a, b]‖₂``: a conv is the sum of k² shifted channel mixes, each
+    shift has norm ≤ 1, so this bounds its operator norm on every grid."""
+    taps = kernel.permute(2, 3, 0, 1)
+    return torch.linalg.matrix_norm(taps, ord=2).sum()
+
+
+class ConvHybridDEQ(nn.Module):
+    """Convolutional hybrid analog-digital deep equilibrium model.
+
+    * digital stem: ``u = Q(D(x))``, one or two 3×3 convs ``in_channels → C`` (ReLU
+      between), optional int8-style fake quantization ``Q`` (one range per sample), then
+      the DACs (``hardware.input_bits``, one range per sample);
+    * analog core: a ``k × k`` convolution ``W`` with C channels and zero padding (an
+      :class:`~hadeq.analog.AnalogConv2d`: every pixel's receptive field is one crossbar
+      input vector) with digital bias ``b``, in a loop with the amplifiers' σ, settles at
+      ``z* = σ(W ⋆ z* + u + b)`` — no DAC or ADC inside the loop;
+    * one ADC read of ``z*`` (``hardware.output_bits``), then a digital head: 1×1 convs
+      to ``out_features`` channels per pixel (``field``) or pooling + linear (``classes``).
+
+    With the ``ideal`` hardware preset this *is* the digital conv DEQ (one code path).
+    Training modes, proxies and evaluation behave exactly as in :class:`HybridDEQ`. The
+    loop is a contraction when ``‖W⋆‖₂ < 1`` (σ is 1-Lipschitz);
+    :meth:`project_contractive_` keeps an upper bound of ``‖W⋆‖₂`` (see
+    :attr:`ConvHybridDEQConfig.norm_bound`) at ``≤ 1 − margin``.
+    """
+
+    def __init__(self, config: ConvHybridDEQConfig, *, seed: int = 0) -> None:
+        super().__init__()
+        if not isinstance(config, ConvHybridDEQConfig):
+            raise ConfigError("config", type(config).__name__, "a ConvHybridDEQConfig")
+        self.config = config
+        c = config
+        if c.stem_hidden is None:
+            self.stem: nn.Module = nn.Conv2d(c.in_channels, c.channels, 3, padding=1)
+        else:
+            self.stem = nn.Sequential(
+                nn.Conv2d(c.in_channels, c.stem_hidden, 3, padding=1), nn.ReLU(),
+                nn.Conv2d(c.stem_hidden, c.channels, 3, padding=1),
+            )
+        self.core = AnalogConv2d(c.channels, c.channels, c.kernel_size,
+                                 padding=c.kernel_size // 2, bias=True,
+                                 hardware=self._loop_hardware(c.hardware), seed=seed)
+        with torch.no_grad():
+            # Start well inside the contraction region (as HybridDEQ does).
+            self.core.weight.mul_(0.5)
+        self.head = self._make_head(c)
+        self.deq = DEQ(self._deq_config(c))
+        self.sigma = _ACTIVATIONS[c.activation]
+        self.project_contractive_()
+
+    @staticmethod
+    def _make_head(c: ConvHybridDEQConfig) -> nn.Module:
+        if c.head == "field":
+            if c.head_hidden is None:
+                return nn.Conv2d(c.channels, c.out_features, 1)
+            return nn.Sequential(nn.Conv2d(c.channels, c.head_hidden, 1), nn.ReLU(),
+                                 nn.Conv2d(c.head_hidden, c.out_features, 1))
+        n_in = c.channels * c.pool_size**2
+        layers: list[nn.Module] = [nn.AdaptiveAvgPool2d(c.pool_size), nn.Flatten()]
+        if c.head_hidden is None:
+            layers.append(nn.Linear(n_in, c.out_features))
+        else:
+            layers += [nn.Linear(n_in, c.head_hidden), nn.ReLU(),
+                       nn.Linear(c.head_hidden, c.out_features)]
+        return nn.Sequential(*layers)
+
+    # --- hardware -----------------------------------------------------------------------
+    @staticmethod
+    def _loop_hardware(hardware: HardwareConfig) -> HardwareConfig:
+        """The core's hardware inside the loop: no DAC or ADC (the loop is analog)."""
+        return hardware.replace(input_bits=None, input_range=None, output_bits=None,
+                                output_range=None)
+
+    @staticmethod
+    def _deq_config(c: ConvHybridDEQConfig) -> DEQConfig:
+        """The DEQ options, with the loop's read noise handed to ``analog_relaxation``."""
+        noise = {"read_noise": c.hardware.read_noise}
+        changes: dict[str, object] = {}
+        if c.deq.solver == "analog_relaxation":
+            changes["solver_options"] = {**noise, **c.deq.solver_options}
+        if (c.deq.eval_solver or c.deq.solver) == "analog_relaxation":
+            changes["eval_options"] = {**noise, **c.deq.eval_solver_options}
+        return dataclasses.replace(c.deq, **changes) if changes else c.deq
+
+    @property
+    def hardware(self) -> HardwareConfig:
+        return self.config.hardware
+
+    def set_hardware(self, hardware: HardwareConfig, seed: int | None = None) -> None:
+        """Run the same weights on other hardware (and program it with ``seed``)."""
+        self.config = dataclasses.replace(self.config, hardware=hardware)
+        self.deq = DEQ(self._deq_config(self.config))
+        old = self.core
+        self.core = AnalogConv2d(old.in_channels, old.out_channels, old.kernel_size,
+                                 padding=old.padding, bias=True,
+                                 hardware=self._loop_hardware(hardware),
+                                 seed=old.seed if seed is None else seed,
+                                 device=old.weight.device, dtype=old.weight.dtype)
+        with torch.no_grad():
+            self.core.weight.copy_(old.weight)
+            self.core.bias.copy_(old.bias)  # type: ignore[union-attr]
+        self.core.train(old.training)
+
+    def set_eval_solver(self, solver: str, options: dict[str, object] | None = None) -> None:
+        """Solve with ``solver`` (and ``options``) in evaluation mode from now on, e.g.
+        ``analog_relaxation`` to simulate the settling physics of trained weights."""
+        deq = dataclasses.replace(self.config.deq, eval_solver=solver, eval_options=options)
+        self.config = dataclasses.replace(self.config, deq=deq)
+        self.deq = DEQ(self._deq_config(self.config))
+
+    def program(self, seed: int) -> None:
+        """Sample the core's static non-idealities (programming noise, drift, mismatch)."""
+        self.core.program(seed)
+
+    @torch.no_grad()
+    def operator_norm_bound(self) -> float:
+        """The configured upper bound of ``‖W⋆‖₂`` for the current float kernel."""
+        w = self.core.weight.detach()
+        if self.config.norm_bound == "taps":
+            return float(conv_norm_taps(w))
+        return float(conv_norm_fft(w, self.config.contraction_grid))
+
+    @torch.no_grad()
+    def project_contractive_(self) -> float:
+        """Scale the core kernel so that its norm bound is ``≤ 1 − margin`` if it left
+        it; returns the bound afterwards."""
+        margin = self.config.contraction_margin
+        norm = self.operator_norm_bound()
+        if margin > 0 and norm > 1.0 - margin:
+            self.core.weight.mul_((1.0 - margin) / norm)
+            return 1.0 - margin
+        return norm
+
+    # --- the maps whose fixed point is z* -----------------------------------------------
+    def _hardware_map(self, z: Tensor, u: Tensor) -> Tensor:
+        return self.sigma(self.core(z) + u)
+
+    def _clean_map(self, z: Tensor, u: Tensor) -> Tensor:
+        return self.sigma(self.core.ideal_forward(z) + u)
+
+    def _frozen_map(self, z: Tensor, u: Tensor) -> Tensor:
+        core = self.core
+        kernel = core.effective_weight().reshape(core.weight.shape)
+        return self.sigma(F.conv2d(z, kernel, core.bias, core.stride, core.padding,
+                                   core.dilation) + u)
+
+    def maps(self, u: Tensor) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+        """``(solved, differentiated)`` maps for injection ``u`` in the current mode."""
+        c = self.config
+        if self.training and c.mode == "standard":
+            clean = batched(self._clean_map, u)
+            return clean, clean
+        solver = c.deq.solver if self.training else (c.deq.eval_solver or c.deq.solver)
+        if solver == "analog_relaxation":
+            # The relaxation solver adds the loop's read noise itself, per time step.
+            solved = batched(self._frozen_map, u)
+        else:
+            solved = batched(self._hardware_map, u)
+        proxy = self._frozen_map if c.proxy == "frozen" else self._clean_map
+        return solved, batched(proxy, u)
+
+    # --- forward ------------------------------------------------------------------------
+    def injection(self, x: Tensor) -> Tensor:
+        """Digital stem output after fake quantization and the DACs, ``(B, C, H, W)``."""
+        u = self.stem(x)
+        if self.config.injection_bits is not None:
+            u = _quantize_per_sample(u, self.config.injection_bits)
+        bits = self.hardware.input_bits
+        if bits is not None and not (self.training and self.config.mode == "standard"):
+            u = _quantize_per_sample(u, bits)
+        return u
+
+    def adc_read(self, z: Tensor) -> Tensor:
+        """One ADC conversion of each neuron output (σ's range [−1, 1] is full scale)."""
+        bits = self.hardware.output_bits
+        if bits is None or (self.training and self.config.mode == "standard"):
+            return z
+        return quantize_ste(z, bits)
+
+    def _check_input(self, x: Tensor) -> None:
+        c = self.config
+        if x.dim() != 4 or x.shape[0] == 0 or x.shape[1] != c.in_channels:
+            raise ConfigError("x.shape", tuple(x.shape),
+                              f"(batch, {c.in_channels}, H, W) with batch ≥ 1")
+        h, w = x.shape[-2:]
+        if h == 0 or w == 0:
+            raise ConfigError("x.shape", tuple(x.shape), "H and W must be ≥ 1")
+        if (c.norm_bound == "fft" and c.contraction_margin > 0
+                and max(h, w) > c.contraction_grid):
+            raise ConfigError("x.shape", tuple(x.shape),
+                              f"H, W ≤ contraction_grid={c.contraction_grid} (raise "
+                              "contraction_grid so the contraction projection covers them)")
+
+    def forward_with_info(self, x: Tensor) -> HybridOutput:
+        """Everything one forward pass computes; ``z``/``z_star``/``u`` are
+        ``(B, C, H, W)``, ``output`` is ``(B, out, H, W)`` or ``(B, out)``."""
+        self._check_input(x)
+        u = self.injection(x)
+        solved, proxy = self.maps(u)
+        z_star, stats = self.deq(solved, torch.zeros_like(u), proxy=proxy)
+        z = self.adc_read(z_star)
+        return HybridOutput(self.head(z), z, z_star, u, stats)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_with_info(x).output
+
+
+def _quantize_per_sample(u: Tensor, bits: int) -> Tensor:
+    """:func:`fake_quantize` with one range per sample over all channels and pixels."""
+    return fake_quantize(u.reshape(u.shape[0], -1), bits).reshape(u.shape)
