@@ -262,3 +262,17 @@ BURGERS_T_FINAL: float = 1.0
 HERMES_DEVICES_PER_WEIGHT: int = 4
 """PCM devices per weight in HERMES's 8T4R unit cell (two per sign). *Unverified*:
 remembered from Le Gallo et al. 2023, not in FACTS.md."""
+
+# --- proposal targets (PROPOSAL.md, "Expected Outcomes") ---
+# The benchmark prints its measured ratios beside these; they are claims to test, not
+# measurements.
+PROPOSAL_ENERGY_RATIO = (10.0, 100.0)
+"""Expected energy reduction of the hybrid vs a digital DEQ (×)."""
+PROPOSAL_TIME_RATIO = (5.0, 20.0)
+"""Expected convergence-time reduction of the hybrid vs a digital DEQ (×)."""
+PROPOSAL_RETENTION = 0.90
+"""Expected fraction of baseline accuracy kept at 8-bit precision and SNR ≥ 20 dB."""
+PROPOSAL_SNR_DB = 20.0
+"""The SNR at which retention is to be judged (dB)."""
+PROPOSAL_WEIGHT_BITS = 8
+"""The analog precision at which retention is to be judged (bits)."""

@@ -17,9 +17,11 @@ from hadeq.errors import HadeqError
 
 # Modules providing sub-commands, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "hadeq.cli.demo",
+    "hadeq.cli.bench",
     "hadeq.cli.energy",
     "hadeq.cli.spice",
+    "hadeq.cli.train",
+    "hadeq.cli.evaluate",
 )
 
 

@@ -1,0 +1,208 @@
+"""From cell results to the per-task results of ``results.json`` (see :mod:`.schema`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from collections.abc import Mapping
+from typing import Any
+
+from hadeq.bench.schema import DIGITAL, HYBRID, STANDARD, headline
+from hadeq.bench.suites import SuiteConfig, TaskPlan
+from hadeq.energy import (
+    DEQWorkload,
+    EnergyConfig,
+    EnergyReport,
+    LayerSpec,
+    digital_deq_energy,
+    hybrid_deq_energy,
+)
+from hadeq.energy.accounting import digital_core_iteration
+from hadeq.tasks import get_task
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    if not vals:
+        return math.nan, math.nan
+    return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0)
+
+
+def workload_from(data: Mapping[str, Any]) -> DEQWorkload:
+    return DEQWorkload(
+        neurons=data["neurons"], core_macs=data["core_macs"],
+        injection=tuple(LayerSpec(**spec) for spec in data["injection"]),
+        head=tuple(LayerSpec(**spec) for spec in data["head"]),
+    )
+
+
+def _energy_pair(cells: list[dict[str, Any]], config: EnergyConfig,
+                 settle_key: str = "settling") -> tuple[EnergyReport, EnergyReport, float]:
+    """Digital-DEQ and hybrid reports averaged over seeds, and the digital core time."""
+    digital, hybrid, core = [], [], []
+    for cell in cells:
+        work = workload_from(cell["workload"])
+        digital.append(digital_deq_energy(work, cell["digital"]["iterations_mean"], config))
+        _, t_it, _ = digital_core_iteration(work, config)
+        core.append(cell["digital"]["iterations_mean"] * t_it)
+        # Settling time scales with τ: the loop's dynamics are τ·dz/dt = f(z) − z.
+        settle = cell[settle_key]
+        t_settle = settle["settling_time_ns"] * config.tau_ns / settle["tau_ns"]
+        hybrid.append(hybrid_deq_energy(work, t_settle, config))
+    return _average(digital), _average(hybrid), statistics.fmean(core)
+
+
+def _average(reports: list[EnergyReport]) -> EnergyReport:
+    first = reports[0]
+    n = len(reports)
+    energy = first.energy
+    for r in reports[1:]:
+        energy = energy + r.energy
+    return dataclasses.replace(first, energy=energy.scaled(1.0 / n),
+                               latency_ns=statistics.fmean(r.latency_ns for r in reports))
+
+
+def _quality(cells: list[dict[str, Any]], label: str) -> tuple[float, float, list[float]]:
+    per_seed = [c["evaluations"][label]["quality"] for c in cells]
+    mean, std = _mean_std(per_seed)
+    return mean, std, per_seed
+
+
+def _hw_label(hw: Mapping[str, Any]) -> str:
+    parts = [str(hw.get("preset", "custom"))]
+    parts += [f"{k}={v}" for k, v in hw.items() if k != "preset"]
+    return ", ".join(parts)
+
+
+def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]],
+                  energy: EnergyConfig) -> dict[str, Any]:
+    task = get_task(plan.task)
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for c in cells:
+        by_role.setdefault(c["cell"]["role"], []).append(c)
+    digital_cells, physics_cells = by_role["digital"], by_role["physics_aware"]
+    # The digital DEQ's iterations come from its own (float-trained) weights; the hybrid
+    # rows' settling times from the weights each training produced.
+    e_digital, e_standard, core_time = _energy_pair(digital_cells, energy)
+    _, e_hybrid, _ = _energy_pair(physics_cells, energy)
+    headline_hw = dict(suite.headline_hardware)
+
+    def row(cells_: list[dict[str, Any]], label: str, report: EnergyReport | None,
+            hardware: Mapping[str, Any] | None, description: str, **extra: Any) -> dict:
+        mean, std, per_seed = _quality(cells_, label)
+        ev = [c["evaluations"][label] for c in cells_]
+        snrs = [e["mvm_snr_db"] for e in ev if e.get("mvm_snr_db") is not None]
+        z_snrs = [e["z_snr_db"] for e in ev if e.get("z_snr_db") is not None]
+        shares = [e["feedback_share"] for e in ev if e.get("feedback_share") is not None]
+        out = {
+            "description": description,
+            "parameters": cells_[0]["parameters"],
+            "hardware": dict(hardware) if hardware else None,
+            "hardware_label": _hw_label(hardware) if hardware else "ideal (float)",
+            "quality_mean": mean, "quality_std": std, "quality_per_seed": per_seed,
+            "snr_db": statistics.fmean(snrs) if snrs else None,
+            "z_snr_db": statistics.fmean(z_snrs) if z_snrs else None,
+            "feedback_share": statistics.fmean(shares) if shares else None,
+            "converged_fraction": statistics.fmean(
+                e["solver"].get("converged_fraction", math.nan) for e in ev)
+            if ev[0]["solver"] else None,
+            "train_time_s": statistics.fmean(c["train_time_s"] for c in cells_),
+            "iterations_mean": None, "settling_time_ns": None,
+        }
+        if report is not None:
+            out["energy_j"] = report.total_j
+            out["energy_breakdown_j"] = report.energy.to_dict()
+            out["latency_ns"] = report.latency_ns
+        out.update(extra)
+        return out
+
+    digital_it = statistics.fmean(c["digital"]["iterations_mean"] for c in digital_cells)
+    models: dict[str, Any] = {
+        DIGITAL: row(digital_cells, "ideal", e_digital, None,
+                     "DEQ trained and run in float (Anderson, digital accelerator)",
+                     iterations_mean=digital_it, core_time_ns=core_time),
+        HYBRID: row(physics_cells, "headline", e_hybrid, headline_hw,
+                    "hybrid DEQ, physics-aware training on the headline hardware",
+                    settling_time_ns=statistics.fmean(
+                        c["settling"]["settling_time_ns"] for c in physics_cells)),
+        STANDARD: row(digital_cells, "headline", e_standard, headline_hw,
+                      "hybrid DEQ, standard training (ideal forward), run on the hardware",
+                      settling_time_ns=statistics.fmean(
+                          c["settling"]["settling_time_ns"] for c in digital_cells)),
+    }
+    for name in plan.baselines:
+        cells_ = by_role.get(name, [])
+        if not cells_:
+            continue
+        energies = [c["energy"] for c in cells_ if c.get("energy")]
+        r = row(cells_, "headline", None, headline_hw,
+                f"baseline {name}, hardware-aware trained on the headline hardware")
+        if energies:
+            r["energy_j"] = statistics.fmean(e["energy_j"]["total"] for e in energies)
+            r["energy_breakdown_j"] = energies[0]["energy_j"]
+            r["latency_ns"] = statistics.fmean(e["latency_ns"] for e in energies)
+        models[name] = r
+
+    result: dict[str, Any] = {
+        "kind": task.kind, "metric": task.primary_metric,
+        "higher_is_better": task.higher_is_better, "models": models,
+        "ablations": _ablations(plan, suite, digital_cells, physics_cells, by_role, energy),
+        "sensitivity": _sensitivity(suite, digital_cells, physics_cells, energy),
+        "curves": {
+            "digital_residual": digital_cells[0]["digital"]["residual_trace"],
+            "analog_residual": physics_cells[0]["settling"]["residual_trace"],
+            "analog_dt_ns": physics_cells[0]["settling"]["dt_ns"],
+        },
+    }
+    result["headline"] = headline(result)
+    return result
+
+
+def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str, Any]],
+               physics_cells: list[dict[str, Any]], by_role: dict[str, list[dict[str, Any]]],
+               energy: EnergyConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, values, fmt in (("weight_bits", suite.weight_bits, "bits={}"),
+                             ("read_noise", suite.read_noise, "noise={}")):
+        sweep: dict[str, Any] = {"values": list(values)}
+        for mode, cells_ in (("physics_aware", physics_cells), ("standard", digital_cells)):
+            stats = [_quality(cells_, fmt.format(v))[:2] for v in values]
+            sweep[mode] = [s[0] for s in stats]
+            sweep[mode + "_std"] = [s[1] for s in stats]
+        out[key] = sweep
+    regs = []
+    for role, cells_ in sorted(by_role.items()):
+        if not (role.startswith("reg:") or role == "physics_aware"):
+            continue
+        cell = cells_[0]
+        _, e_h, _ = _energy_pair([cell], energy)
+        regs.append({
+            "term": role.removeprefix("reg:") if role != "physics_aware" else "none",
+            "quality": cell["evaluations"]["headline"]["quality"],
+            "near_zero_fraction": cell.get("near_zero_fraction"),
+            "iterations_mean": cell["digital"]["iterations_mean"],
+            "settling_time_ns": cell["settling"]["settling_time_ns"],
+            "energy_j": e_h.total_j,
+        })
+    if len(regs) > 1:
+        out["regularizers"] = regs
+    return out
+
+
+def _sensitivity(suite: SuiteConfig, digital_cells: list[dict[str, Any]],
+                 physics_cells: list[dict[str, Any]], energy: EnergyConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, values in suite.sensitivity.items():
+        energy_ratio, time_ratio = [], []
+        for v in values:
+            config = dataclasses.replace(energy, **{name: v})
+            e_d, _, core = _energy_pair(digital_cells, config)
+            _, e_h, _ = _energy_pair(physics_cells, config)
+            settle = statistics.fmean(c["settling"]["settling_time_ns"] * config.tau_ns
+                                      / c["settling"]["tau_ns"] for c in physics_cells)
+            energy_ratio.append(e_d.total_j / e_h.total_j)
+            time_ratio.append(core / settle)
+        out[name] = {"values": list(values), "energy_ratio": energy_ratio,
+                     "time_ratio": time_ratio}
+    return out

@@ -1,0 +1,80 @@
+"""Cells of control tasks: imitation training of a policy, evaluation in gymnasium."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict
+from typing import Any
+
+import torch
+
+from hadeq.analog import HardwareConfig
+from hadeq.bench import measure
+from hadeq.models.feedforward import parameter_count
+from hadeq.models.registry import build_model
+from hadeq.tasks import ImitationConfig, evaluate_policy, observation, train_imitation
+from hadeq.training.config import model_hints
+from hadeq.training.evaluation import on_hardware
+from hadeq.training.seeding import derive_seed
+
+EVAL_SEED_OFFSET = 10_000
+"""Evaluation episodes use seeds disjoint from the imitation roll-outs."""
+
+
+def _probe_observations(n: int, seed: int) -> torch.Tensor:
+    """Observations of states spread over the whole (θ, θ̇) box, for solver measurements."""
+    gen = torch.Generator().manual_seed(seed)
+    states = (torch.rand(n, 2, generator=gen, dtype=torch.float64) * 2 - 1)
+    states = states * torch.tensor([math.pi, 8.0], dtype=torch.float64)
+    return observation(states).float()
+
+
+def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, Any]:
+    del run_dir  # imitation training is short; it is not checkpointed
+    data = task.load(seed=cell.seed, **cell.task_options)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derive_seed(cell.seed, "init"))
+        model = build_model(cell.model, model_hints(task), seed=derive_seed(cell.seed, "program"))
+    train = dict(cell.train)
+    start = time.perf_counter()
+    after = getattr(model, "project_contractive_", None)
+    history = train_imitation(model, data.expert, ImitationConfig(**train, seed=cell.seed),
+                              after_step=after)
+    train_time = time.perf_counter() - start
+    model.eval()
+    result: dict[str, Any] = {
+        "parameters": parameter_count(model),
+        "train_time_s": train_time,
+        "train_final": {"imitation_mse": history["loss"][-1]},
+        "evaluations": {},
+    }
+    for ev in cell.evaluations:
+        hw = HardwareConfig.from_dict(ev.hardware)
+        episodes = ev.episodes or cell.task_options.get("n_episodes", 50)
+        chip = on_hardware(model, hw, cell.seed)
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            torch.manual_seed(derive_seed(cell.seed, "read-noise"))
+            outcome = evaluate_policy(chip, n_episodes=episodes,
+                                      seed=EVAL_SEED_OFFSET + cell.seed * 1000)
+        entry = {"quality": outcome.mean_return,
+                 "metrics": {"mean_return": outcome.mean_return,
+                             "std_return": outcome.std_return,
+                             "success_rate": outcome.success_rate},
+                 "solver": {}, "snr_db": None}
+        if ev.reference and cell.measure_solvers:
+            entry.update(measure.core_snr(model, _probe_observations(256, cell.seed), hw,
+                                          cell.seed))
+        result["evaluations"][ev.label] = entry
+    if hasattr(model, "energy_report") and not cell.measure_solvers:
+        result["energy"] = measure.baseline_energy(model, _probe_observations(256, cell.seed),
+                                                   cell.settle, cell.seed)
+    if cell.measure_solvers:
+        x = _probe_observations(256, cell.seed)
+        s = cell.settle
+        result["workload"] = asdict(measure.deq_workload(model, x))
+        result["digital"] = measure.digital_iterations(model, x, s["tol"])
+        result["settling"] = measure.analog_settling(
+            model, x, HardwareConfig.from_dict(s["hardware"]), s["tol"], s["tau_ns"],
+            s["dt_ns"], cell.seed)
+    return result

@@ -1,0 +1,164 @@
+"""Measurements on a trained model: its workload, digital iterations, analog settling."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from hadeq.analog import HardwareConfig, measure_snr_db, snr_db
+from hadeq.analog.base import AnalogMVM
+from hadeq.energy import DEQWorkload, LayerSpec
+
+
+def _layer_specs(module: nn.Module, x: Tensor, name: str) -> tuple[list[LayerSpec], Tensor]:
+    """Run ``module`` on one sample and describe its linear/conv layers with their MACs."""
+    specs: list[LayerSpec] = []
+
+    def hook(layer: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+        out = output[0].numel()
+        if isinstance(layer, nn.Linear | AnalogMVM) and hasattr(layer, "in_features"):
+            fan_in = layer.in_features
+        elif isinstance(layer, nn.Conv2d):
+            fan_in = layer.in_channels // layer.groups * math.prod(layer.kernel_size)
+        else:
+            fan_in = getattr(layer, "mvm_in", 0)
+        specs.append(LayerSpec(inputs[0][0].numel(), out, name=f"{name}{len(specs)}",
+                               activation=False, macs=out * fan_in))
+
+    handles = [m.register_forward_hook(hook) for m in module.modules()
+               if isinstance(m, nn.Linear | nn.Conv2d | AnalogMVM)]
+    try:
+        with torch.no_grad():
+            out = module(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return specs, out
+
+
+def deq_workload(model: nn.Module, x: Tensor) -> DEQWorkload:
+    """The per-inference work of a hybrid/digital DEQ: stem, core and head MACs.
+
+    Measured by running one sample through the stem and head with hooks, and one
+    evaluation of the core through its analog layer's MAC counter.
+    """
+    model = copy.deepcopy(model).eval()
+    x1 = x[:1]
+    stem, u = _layer_specs(model.stem, x1.reshape(1, -1) if _flat(model) else x1, "stem")
+    core: AnalogMVM = model.core
+    core.reset_counters()
+    with torch.no_grad():
+        solved, _ = model.maps(torch.zeros_like(u))
+        z = solved(torch.zeros_like(u))
+    core_macs = int(core.n_macs)
+    neurons = int(z[0].numel())
+    head, _ = _layer_specs(model.head, z, "head")
+    stem[-1] = LayerSpec(stem[-1].in_features, neurons, name=stem[-1].name, activation=False,
+                         macs=stem[-1].macs)
+    head[0] = LayerSpec(neurons, head[0].out_features, name=head[0].name, activation=False,
+                        macs=head[0].macs)
+    return DEQWorkload(neurons=neurons, injection=tuple(stem), head=tuple(head),
+                       core_macs=core_macs)
+
+
+def _flat(model: nn.Module) -> bool:
+    first = next((m for m in model.stem.modules() if isinstance(m, nn.Linear | nn.Conv2d)), None)
+    return isinstance(first, nn.Linear)
+
+
+def _solve_stats(model: nn.Module, x: Tensor) -> dict[str, Any]:
+    with torch.no_grad():
+        info = model.forward_with_info(x)
+    s = info.stats
+    trace = s.trace.double()
+    # Mean residual over the samples still running (stopped samples are NaN).
+    mean_trace = [float(v) for v in trace.nanmean(dim=1)]
+    out = {
+        "iterations_mean": float(s.iterations.float().mean()),
+        "converged_fraction": s.converged_fraction,
+        "residual_trace": mean_trace,
+    }
+    if "settling_time_ns" in s.extras:
+        t = s.extras["settling_time_ns"].double()
+        out["settling_time_ns"] = float(t.nanmean()) if bool(t.isfinite().any()) else math.nan
+        out["settling_time_ns_max"] = float(t.nan_to_num(nan=math.inf).max())
+    return out
+
+
+def digital_iterations(model: nn.Module, x: Tensor, tol: float) -> dict[str, Any]:
+    """Anderson iterations per sample to relative residual ``tol`` on ideal float weights."""
+    digital = copy.deepcopy(model)
+    digital.set_hardware(HardwareConfig.preset("ideal"))
+    digital.set_eval_solver("anderson", {"tol": tol, "stop_mode": "rel", "max_iter": 200})
+    return _solve_stats(digital.eval(), x)
+
+
+def analog_settling(model: nn.Module, x: Tensor, hardware: HardwareConfig, tol: float,
+                    tau_ns: float, dt_ns: float, seed: int) -> dict[str, Any]:
+    """Simulated settling of the analog loop to relative residual ``tol``.
+
+    The loop runs on the programmed chip (quantized, drifted conductances) without read
+    noise: settling time is a property of the circuit's dynamics, and with noise the
+    residual never falls below its noise floor, so a noisy "time to ``tol``" would not
+    exist. Quality is measured separately with the noise on.
+    """
+    chip = copy.deepcopy(model)
+    chip.set_hardware(hardware.replace(read_noise=0.0), seed=seed)
+    max_steps = int(200 * tau_ns / dt_ns)
+    chip.set_eval_solver("analog_relaxation", {
+        "tol": tol, "stop_mode": "rel", "max_iter": max_steps, "tau_ns": tau_ns,
+        "dt_ns": dt_ns, "stagnation_window": 0})
+    out = _solve_stats(chip.eval(), x)
+    out["dt_ns"] = dt_ns
+    out["tau_ns"] = tau_ns
+    return out
+
+
+def core_snr(model: nn.Module, x: Tensor, hardware: HardwareConfig,
+             seed: int) -> dict[str, float]:
+    """How much the hardware perturbs the analog core, on inputs ``x``.
+
+    * ``mvm_snr_db`` — SNR of the crossbar output ``W z*`` on the chip against the float
+      product (the quantity FACTS.md's "SNR ≥ 20 dB" refers to);
+    * ``z_snr_db`` — SNR of the chip's equilibrium ``z*`` against the ideal weights' one;
+    * ``feedback_share`` — mean ``‖W z*‖ / ‖u‖``: how much the equilibrium depends on the
+      feedback rather than on the digital injection (near 0, the core acts as a
+      feed-forward layer and analog noise has little to act on).
+    """
+    chips = []
+    for hw in (HardwareConfig.preset("ideal"), hardware):
+        chip = copy.deepcopy(model)
+        chip.set_hardware(hw, seed=seed)
+        chips.append(chip.eval())
+    with torch.no_grad():
+        ideal, real = (c.forward_with_info(x) for c in chips)
+        feedback = chips[0].core.ideal_forward(ideal.z_star) - chips[0].core.bias.view(
+            1, -1, *([1] * (ideal.z_star.dim() - 2)))
+        share = (feedback.flatten(1).norm(dim=1) / ideal.u.flatten(1).norm(dim=1)
+                 .clamp_min(1e-12)).mean()
+    return {
+        "mvm_snr_db": measure_snr_db(chips[1].core, real.z_star),
+        "z_snr_db": snr_db(ideal.z_star, real.z_star),
+        "feedback_share": float(share),
+    }
+
+
+def baseline_energy(model: nn.Module, x: Tensor, settle: dict[str, Any],
+                    seed: int) -> dict[str, Any]:
+    """A baseline's own energy report at default assumptions. Models whose energy depends
+    on settling (the ff-EBM's analog energy blocks) first run ``x`` through the
+    ``analog_relaxation`` solver on the noise-free chip, as for the hybrid DEQ."""
+    if hasattr(model, "set_eval_solver"):
+        model = copy.deepcopy(model)
+        model.set_hardware(model.hardware.replace(read_noise=0.0), seed=seed)
+        max_steps = int(200 * settle["tau_ns"] / settle["dt_ns"])
+        model.set_eval_solver("analog_relaxation", {
+            "tol": settle["tol"], "stop_mode": "rel", "max_iter": max_steps,
+            "tau_ns": settle["tau_ns"], "dt_ns": settle["dt_ns"], "stagnation_window": 0})
+        with torch.no_grad():
+            model.eval()(x)
+    return model.energy_report().to_dict()

@@ -1,0 +1,94 @@
+"""The results schema of ``hadeq bench`` and the headline numbers derived from it.
+
+``results/<suite>/results.json`` (schema ``hadeq.bench/1``)::
+
+    {
+      "schema": "hadeq.bench/1",
+      "suite": "quick", "created_utc": "...", "wall_time_s": 512.3,
+      "config": {...the suite's full configuration...},
+      "seeds": [0, 1],
+      "environment": {"hadeq", "torch", "numpy", "python", "platform", "git_commit"},
+      "energy_assumptions": {...EnergyConfig fields...},
+      "tasks": {
+        "<task>": {
+          "kind": "classification" | "regression" | "control",
+          "metric": "accuracy" | "relative_l2" | "return",
+          "higher_is_better": bool,
+          "models": {
+            "<model>": {
+              "description": str, "parameters": int, "hardware": {...} | null,
+              "quality_mean": float, "quality_std": float, "quality_per_seed": [...],
+              "energy_j": float, "energy_breakdown_j": {bucket: J}, "latency_ns": float,
+              "iterations_mean": float | null, "settling_time_ns": float | null,
+              "snr_db": float | null, "converged_fraction": float | null,
+              "train_time_s": float
+            }
+          },
+          "ablations": {
+            "weight_bits": {"values": [...], "physics_aware": [...], "standard": [...],
+                            "physics_aware_std": [...], "standard_std": [...]},
+            "read_noise": {same shape},
+            "regularizers": [{"term", "quality", "near_zero_fraction",
+                              "iterations_mean", "settling_time_ns", "energy_j"}]
+          },
+          "sensitivity": {"<assumption>": {"values": [...], "energy_ratio": [...],
+                                            "time_ratio": [...]}},
+          "curves": {"digital_residual": [...], "analog_residual": [...],
+                     "analog_dt_ns": float},
+          "headline": {see :func:`headline`}
+        }
+      }
+    }
+
+Retention is defined so that higher is better and 1 means "as good as the digital DEQ":
+``q_hybrid / q_digital`` for a positive higher-is-better metric (accuracy), and
+``q_digital / q_hybrid`` for an error (relative L2, lower is better) and for a return
+(negative, higher is better; e.g. −150 / −170 = 0.88).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+SCHEMA = "hadeq.bench/1"
+
+DIGITAL = "digital_deq"
+HYBRID = "hybrid_physics_aware"
+STANDARD = "hybrid_standard"
+
+
+def retention(hybrid: float, digital: float, higher_is_better: bool) -> float:
+    """Quality kept by the hybrid relative to the digital DEQ (see the module docstring)."""
+    if not (math.isfinite(hybrid) and math.isfinite(digital)):
+        return math.nan
+    if higher_is_better and digital > 0:
+        return hybrid / digital
+    if hybrid == 0:
+        return math.inf if digital != 0 else 1.0
+    return digital / hybrid
+
+
+def headline(task: dict[str, Any]) -> dict[str, Any]:
+    """The numbers a user asks first: energy, time and quality of hybrid vs digital DEQ."""
+    digital, hybrid = task["models"][DIGITAL], task["models"][HYBRID]
+    return {
+        "energy_ratio": digital["energy_j"] / hybrid["energy_j"],
+        # Time to equilibrium: digital solver iterations on the accelerator vs settling.
+        "time_ratio": digital["core_time_ns"] / hybrid["settling_time_ns"],
+        "latency_ratio": digital["latency_ns"] / hybrid["latency_ns"],
+        "retention": retention(hybrid["quality_mean"], digital["quality_mean"],
+                               task["higher_is_better"]),
+        "snr_db": hybrid["snr_db"],
+        "digital_quality": digital["quality_mean"],
+        "hybrid_quality": hybrid["quality_mean"],
+        "digital_energy_j": digital["energy_j"],
+        "hybrid_energy_j": hybrid["energy_j"],
+        "digital_core_time_ns": digital["core_time_ns"],
+        "digital_latency_ns": digital["latency_ns"],
+        "hybrid_latency_ns": hybrid["latency_ns"],
+        "digital_iterations": digital["iterations_mean"],
+        "hybrid_settling_time_ns": hybrid["settling_time_ns"],
+        "hardware": hybrid["hardware_label"],
+        "metric": task["metric"],
+    }

@@ -1,0 +1,144 @@
+"""What a suite runs: tasks, models, seeds, hardware points, sweeps and assumptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from hadeq import constants as C
+from hadeq.config import check_choice
+
+HEADLINE_HARDWARE: dict[str, Any] = {
+    "preset": "hermes_pcm_8bit",
+    "weight_bits": C.PROPOSAL_WEIGHT_BITS,
+    "read_noise": 0.05,
+}
+"""The hardware at which the headline is judged: a HERMES-like PCM core with 8-bit
+weights and read noise 0.05 of full scale (SNR ≈ 21 dB for a signal spanning the range,
+FACTS.md), drift to one hour, 8-bit converters."""
+
+
+def _frozen(mapping: dict[str, Any]) -> MappingProxyType[str, Any]:
+    return MappingProxyType(mapping)
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    """One task of a suite and the models trained on it."""
+
+    task: str
+    """Registered task name."""
+    task_options: MappingProxyType[str, Any] = field(default_factory=lambda: _frozen({}))
+    """Options of the task loader."""
+    hybrid: MappingProxyType[str, Any] = field(default_factory=lambda: _frozen({}))
+    """Model section of the hybrid (and digital) DEQ: ``kind`` plus its options."""
+    baselines: MappingProxyType[str, Any] = field(default_factory=lambda: _frozen({}))
+    """Name → model section of each baseline (trained hardware-aware on the headline
+    hardware)."""
+    train: MappingProxyType[str, Any] = field(default_factory=lambda: _frozen({}))
+    """Training settings: ``epochs``, ``batch_size``, ``lr`` (classification/regression)
+    or the imitation settings (control)."""
+    regularizers: bool = False
+    """Train one extra physics-aware model per physics-informed term (seed 0)."""
+    sweep_episodes: int = 20
+    """Control only: episodes per sweep point (the headline uses ``task_options``'s)."""
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """A benchmark suite."""
+
+    name: str
+    tasks: tuple[TaskPlan, ...]
+    seeds: tuple[int, ...] = (0, 1)
+    headline_hardware: MappingProxyType[str, Any] = field(
+        default_factory=lambda: _frozen(dict(HEADLINE_HARDWARE)))
+    weight_bits: tuple[int, ...] = (4, 5, 6, 7, 8)
+    read_noise: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1)
+    regularizer_weights: MappingProxyType[str, float] = field(default_factory=lambda: _frozen(
+        {"sparsity": 1e-2, "contraction": 1.0, "conductance": 1e-5, "settling": 1e-2}))
+    """λ of each physics-informed term in the regularizer ablation."""
+    settle_tol: float = 1e-3
+    """Relative residual to which both the digital solver and the analog loop are run
+    when time to equilibrium is measured (torchdeq's default ``f_tol``)."""
+    settle_dt_ns: float = 0.5
+    """Euler step of the settling simulation."""
+    sensitivity: MappingProxyType[str, tuple[Any, ...]] = field(default_factory=lambda: _frozen({
+        "amp_power_w": (3e-6, 1e-5, 3.35e-5, 1e-4, 3e-4),
+        "tau_ns": (1.0, 3.0, 10.0, 30.0, 100.0),
+        "digital_macs_per_cycle": (64, 256, 1024, 4096, 16384),
+        "digital_precision": ("int8", "fp16", "fp32"),
+    }))
+    """Energy-model assumptions swept around their defaults (recomputed from the measured
+    iterations and settling times; no retraining)."""
+    requires_gpu: bool = False
+    requires_data_path: bool = False
+
+
+def _plan(task: str, hybrid: dict[str, Any], train: dict[str, Any],
+          baselines: dict[str, Any] | None = None, **kw: Any) -> TaskPlan:
+    return TaskPlan(task=task, hybrid=_frozen(hybrid), train=_frozen(train),
+                    baselines=_frozen(baselines or {}),
+                    task_options=_frozen(kw.pop("task_options", {})), **kw)
+
+
+_DIGITS = _plan(
+    "digits",
+    {"kind": "hybrid_deq", "hidden": 64, "stem_hidden": 128},
+    {"epochs": 15, "batch_size": 64, "lr": 3e-3},
+    {"analog_mlp": {"kind": "analog_mlp"}, "ffebm": {"kind": "ffebm"}},
+    regularizers=True,
+)
+_DARCY = _plan(
+    "darcy32",
+    {"kind": "conv_hybrid_deq"},
+    {"epochs": 20, "batch_size": 20, "lr": 3e-3},
+    {"analog_cnn": {"kind": "analog_cnn"}},
+    task_options={"n_train": 400, "n_test": 50},
+)
+_PENDULUM = _plan(
+    "pendulum",
+    {"kind": "hybrid_deq", "hidden": 32, "stem_hidden": 64},
+    {"n_uniform_states": 8000, "n_expert_rollouts": 32, "dagger_rounds": 2,
+     "rollouts_per_round": 32, "epochs_per_round": 4, "batch_size": 512, "lr": 5e-3},
+    {"analog_mlp": {"kind": "analog_mlp"}},
+    task_options={"n_episodes": 50},
+)
+
+SUITES: dict[str, SuiteConfig] = {
+    "quick": SuiteConfig(name="quick", tasks=(_DIGITS, _DARCY, _PENDULUM), seeds=(0, 1)),
+    "full": SuiteConfig(
+        name="full",
+        tasks=(
+            _DIGITS,
+            _plan("fashion_mnist", {"kind": "hybrid_deq", "hidden": 128, "stem_hidden": 256},
+                  {"epochs": 15, "batch_size": 128, "lr": 2e-3},
+                  {"analog_mlp": {"kind": "analog_mlp"}, "ffebm": {"kind": "ffebm"}},
+                  regularizers=True),
+            _plan("darcy32", {"kind": "conv_hybrid_deq"},
+                  {"epochs": 40, "batch_size": 20, "lr": 3e-3},
+                  {"analog_cnn": {"kind": "analog_cnn"}},
+                  task_options={"n_train": 1000, "n_test": 100}),
+            _plan("burgers", {"kind": "hybrid_deq", "hidden": 128, "stem_hidden": 256},
+                  {"epochs": 40, "batch_size": 32, "lr": 2e-3},
+                  {"analog_mlp": {"kind": "analog_mlp"}}),
+            _PENDULUM,
+        ),
+        seeds=(0, 1, 2),
+    ),
+    "imagenet32": SuiteConfig(
+        name="imagenet32",
+        tasks=(_plan("imagenet32", {"kind": "conv_hybrid_deq"},
+                     {"epochs": 30, "batch_size": 256, "lr": 1e-3},
+                     {"analog_cnn": {"kind": "analog_cnn"}, "ffebm": {"kind": "ffebm"}}),),
+        seeds=(0,),
+        requires_gpu=True,
+        requires_data_path=True,
+    ),
+}
+
+
+def get_suite(name: str) -> SuiteConfig:
+    check_choice("suite", name, list(SUITES))
+    return SUITES[name]
