@@ -95,13 +95,13 @@ class HybridDEQ(nn.Module):
     @staticmethod
     def _deq_config(c: HybridDEQConfig) -> DEQConfig:
         """The DEQ options, with the loop's read noise handed to ``analog_relaxation``."""
-        if c.deq.solver != "analog_relaxation":
-            return c.deq
         noise = {"read_noise": c.hardware.read_noise}
-        changes = {"solver_options": {**noise, **c.deq.solver_options}}
-        if c.deq.eval_solver in (None, "analog_relaxation") and c.deq.eval_options is not None:
-            changes["eval_options"] = {**noise, **c.deq.eval_options}
-        return dataclasses.replace(c.deq, **changes)
+        changes: dict[str, object] = {}
+        if c.deq.solver == "analog_relaxation":
+            changes["solver_options"] = {**noise, **c.deq.solver_options}
+        if (c.deq.eval_solver or c.deq.solver) == "analog_relaxation":
+            changes["eval_options"] = {**noise, **c.deq.eval_solver_options}
+        return dataclasses.replace(c.deq, **changes) if changes else c.deq
 
     @property
     def hardware(self) -> HardwareConfig:
@@ -120,6 +120,13 @@ class HybridDEQ(nn.Module):
             self.core.weight.copy_(old.weight)
             self.core.bias.copy_(old.bias)  # type: ignore[union-attr]
         self.core.train(old.training)
+
+    def set_eval_solver(self, solver: str, options: dict[str, object] | None = None) -> None:
+        """Solve with ``solver`` (and ``options``) in evaluation mode from now on, e.g.
+        ``analog_relaxation`` to simulate the settling physics of trained weights."""
+        deq = dataclasses.replace(self.config.deq, eval_solver=solver, eval_options=options)
+        self.config = dataclasses.replace(self.config, deq=deq)
+        self.deq = DEQ(self._deq_config(self.config))
 
     def program(self, seed: int) -> None:
         """Sample the core's static non-idealities (programming noise, drift, mismatch)."""
@@ -151,7 +158,8 @@ class HybridDEQ(nn.Module):
         if self.training and c.mode == "standard":
             clean = batched(self._clean_map, u)
             return clean, clean
-        if c.deq.solver == "analog_relaxation":
+        solver = c.deq.solver if self.training else (c.deq.eval_solver or c.deq.solver)
+        if solver == "analog_relaxation":
             # The relaxation solver adds the loop's read noise itself, per time step.
             solved = batched(self._frozen_map, u)
         else:
