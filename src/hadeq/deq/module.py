@@ -89,36 +89,51 @@ class DEQ(nn.Module):
         fz = g(z_leaf)
         if not fz.requires_grad:  # f has no parameters or inputs that need gradients
             return z_star
+        carrier = _ImplicitAdjoint.apply(fz, z_leaf, self._solve_adjoint)
+        return _with_value(z_star, carrier)
+
+    def _solve_adjoint(self, vjp: Map, grad: Tensor) -> Tensor:
+        """The fixed point ``y = vjp(y) + grad`` of the adjoint equation, ``vjp = y ↦ yᵀJ``."""
         method, options = self._backward_solver
-        inside = False
+        y, stats = iterate(method, lambda y: vjp(y) + grad, grad, options)
+        self.last_backward_stats = stats
+        if self.config.warn_unconverged and not stats.all_converged:
+            n = int((~stats.converged).sum())
+            warnings.warn(
+                f"DEQ implicit backward: the adjoint solve left {n} of {stats.batch_size} "
+                f"samples unconverged (residual max {float(stats.residual.max()):.2e})",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return y
 
-        def adjoint(grad: Tensor) -> Tensor:
-            nonlocal inside
-            if inside or grad is None:  # our own vector-Jacobian products pass here too
-                return grad
 
-            def adjoint_map(y: Tensor) -> Tensor:
-                (vjp,) = torch.autograd.grad(fz, z_leaf, y, retain_graph=True)
-                return vjp + grad
+class _ImplicitAdjoint(torch.autograd.Function):
+    """Identity on ``f(z*)`` forward; backward replaces the incoming gradient ``∂L/∂z*`` by
+    the adjoint fixed point ``y = J_f(z*)ᵀ y + ∂L/∂z*``, which then flows through ``f``'s
+    graph to the parameters.
 
-            inside = True
-            try:
-                y, stats = iterate(method, adjoint_map, grad, options)
-            finally:
-                inside = False
-            self.last_backward_stats = stats
-            if self.config.warn_unconverged and not stats.all_converged:
-                n = int((~stats.converged).sum())
-                warnings.warn(
-                    f"DEQ implicit backward: the adjoint solve left {n} of {stats.batch_size} "
-                    f"samples unconverged (residual max {float(stats.residual.max()):.2e})",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-            return y
+    An autograd Function rather than a tensor hook: a hook closing over ``f(z*)`` forms a
+    reference cycle through the C++ graph that Python's collector cannot see, leaking
+    every step's graph. Here the graph holds ``f(z*)`` only as a saved input.
+    """
 
-        fz.register_hook(adjoint)
-        return _with_value(z_star, fz)
+    @staticmethod
+    def forward(ctx: Any, fz: Tensor, z_leaf: Tensor,  # type: ignore[override]
+                solve: Callable[[Map, Tensor], Tensor]) -> Tensor:
+        ctx.save_for_backward(fz, z_leaf)
+        ctx.solve = solve
+        return fz.detach().clone()
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
+        fz, z_leaf = ctx.saved_tensors
+
+        def vjp(y: Tensor) -> Tensor:
+            (product,) = torch.autograd.grad(fz, z_leaf, y, retain_graph=True)
+            return product
+
+        return ctx.solve(vjp, grad), None, None
 
 
 def _with_value(value: Tensor, carrier: Tensor) -> Tensor:
