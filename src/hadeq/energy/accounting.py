@@ -112,7 +112,8 @@ def digital_core_iteration(
     Returns (energy, latency_ns, MACs)."""
     check_int("history", history, 0, 1024)
     n = workload.neurons
-    core = LayerSpec(n, n, name="core", activation=True, macs=workload.n_core_macs)
+    core = LayerSpec(n, n, name="core", activation=True, macs=workload.n_core_macs,
+                     weights=workload.core_weights)
     e_core, _, macs_core = digital_layer(core, config)
     sp = config.solver_precision
     sbits = precision_bits(sp)
@@ -192,7 +193,8 @@ def hybrid_deq_energy(
     ADCs have sampled z*):
 
     * dac = n · E_dac (u enters through n DACs; b is folded into u digitally);
-    * array = P_xbar(d·n² devices) · t_on + bitline C·V² of d·n columns of n cells;
+    * array = P_xbar(d·c devices) · t_on + bitline C·V² of d·n columns of c/n cells, with
+      c the core's cells (its MACs per evaluation: n² for a dense core);
     * amplifier = n · amps_per_neuron · P_amp(τ) · t_on;
     * adc = n · E_adc; memory adds reading u for the DACs and writing z*;
     * accumulation = 0: row tiles of a large core share column wires, so partial sums add
@@ -205,12 +207,13 @@ def hybrid_deq_energy(
     e_out, t_out, k_out = _digital_stack(workload.head, config)
     t_adc = adc_read_time_ns(n, config)
     t_on_s = (mean_ts + t_adc) * 1e-9
-    devices = config.devices_per_weight * n * n
+    cells = workload.n_core_macs  # n² for a dense core
+    devices = config.devices_per_weight * cells
     n_amps = n * config.amps_per_neuron
     core = EnergyBreakdown(
         dac_j=n * config.e_dac_j(),
         array_j=config.crossbar_power_w(devices) * t_on_s
-        + config.bitline_energy_j(config.devices_per_weight * n, n),
+        + config.bitline_energy_j(config.devices_per_weight * n, max(cells // n, 1)),
         amplifier_j=n_amps * config.amp_power_per_amp_w() * t_on_s,
         adc_j=n * config.e_adc_j(),
         memory_j=config.e_memory_bits_j(n * config.dac_bits, "sram")

@@ -35,6 +35,9 @@ class LayerSpec:
     """Whether an elementwise nonlinearity follows (charged per output)."""
     macs: int | None = None
     """MACs of one evaluation; ``None`` means in_features · out_features."""
+    weights: int | None = None
+    """Stored weights; ``None`` means in_features · out_features (a convolution stores
+    only its kernel)."""
 
     def __post_init__(self) -> None:
         check_int(f"{self.name}.in_features", self.in_features, 1, 1 << 30)
@@ -43,6 +46,8 @@ class LayerSpec:
             check_choice(f"{self.name}.precision", self.precision, PRECISIONS)
         if self.macs is not None:
             check_int(f"{self.name}.macs", self.macs, 0, 1 << 62)
+        if self.weights is not None:
+            check_int(f"{self.name}.weights", self.weights, 0, 1 << 62)
 
     @property
     def n_macs(self) -> int:
@@ -52,7 +57,7 @@ class LayerSpec:
     @property
     def n_weights(self) -> int:
         """Stored weights (in · out for a dense layer)."""
-        return self.in_features * self.out_features
+        return self.in_features * self.out_features if self.weights is None else self.weights
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,12 @@ class DEQWorkload:
     head: tuple[LayerSpec, ...]
     """Digital layers reading out z* (first one takes n inputs)."""
     core_macs: int | None = None
-    """MACs of one evaluation of the core f; ``None`` means n² (dense W)."""
+    """MACs of one evaluation of the core f; ``None`` means n² (dense W). In the analog
+    loop every MAC is one crossbar cell (a convolutional core is laid out once per output
+    position, so all positions settle together)."""
+    core_weights: int | None = None
+    """Stored weights of the core (a digital DEQ reads them every iteration); ``None``
+    means n² (dense W)."""
 
     def __post_init__(self) -> None:
         check_int("neurons", self.neurons, 1, 1 << 20)
@@ -83,6 +93,8 @@ class DEQWorkload:
             )
         if self.core_macs is not None:
             check_int("core_macs", self.core_macs, 0, 1 << 62)
+        if self.core_weights is not None:
+            check_int("core_weights", self.core_weights, 0, 1 << 62)
 
     @property
     def n_core_macs(self) -> int:
