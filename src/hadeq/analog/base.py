@@ -225,9 +225,12 @@ class AnalogMVM(nn.Module):
             x_hat = quantize_ste(x_hat, hw.input_bits)
         r, rows, _ = tiles.shape
         x_hat = F.pad(x_hat, (0, r * rows - self.mvm_in)).reshape(-1, r, rows)
-        y = tiled_matmul(x_hat, tiles.to(x.dtype))  # (R, N, C·tile_cols), units of FS
+        # Columns past mvm_out are empty padding of the last tile: every later stage is
+        # per column, so computing only the used ones changes nothing but the cost.
+        used = tiles[..., : self.mvm_out]
+        y = tiled_matmul(x_hat, used.to(x.dtype))  # (R, N, out), units of FS
         if self.xi_amplifiers.shape[0]:
-            amp = self.xi_amplifiers.to(x.dtype)
+            amp = self.xi_amplifiers[..., : self.mvm_out].to(x.dtype)
             y = y * (1.0 + hw.gain_mismatch * amp[0])[:, None, :]
             y = y + (hw.offset_mismatch * amp[1])[:, None, :]
         if hw.read_noise > 0.0:
@@ -238,7 +241,7 @@ class AnalogMVM(nn.Module):
             y = quantize_ste(y * (1.0 / hw.output_range), hw.output_bits) * hw.output_range
         elif hw.output_range is not None:
             y = y.clamp(-hw.output_range, hw.output_range)
-        y = y.sum(0)[:, : self.mvm_out] if r > 1 else y[0, :, : self.mvm_out]
+        y = y.sum(0) if r > 1 else y[0]
         return y * (x_range * scale.to(x.dtype))
 
     def ideal_matmul(self, x: Tensor) -> Tensor:
