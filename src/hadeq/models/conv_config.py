@@ -35,6 +35,11 @@ class ConvHybridDEQConfig:
     stem_hidden: int | None = 16
     """Channels of the digital stem's hidden 3×3 conv layer; None: a single 3×3 conv."""
 
+    coordinates: bool = False
+    """Append the normalised x and y coordinates of each pixel as two extra input
+    channels (as FNO appends its grid), so a translation-invariant stem can tell where a
+    pixel lies relative to the boundary."""
+
     head: HeadKind = "field"
     """``field``: a per-pixel (1×1 conv) head, output ``(B, out_features, H, W)``;
     ``classes``: average pooling to ``pool_size²`` cells, then a linear layer,
@@ -99,6 +104,7 @@ class ConvHybridDEQConfig:
         if self.stem_hidden is not None:
             check_int("stem_hidden", self.stem_hidden, 1, 65_536)
         check_choice("head", self.head, ("field", "classes"))
+        check_choice("coordinates", self.coordinates, (True, False))
         if self.head_hidden is not None:
             check_int("head_hidden", self.head_hidden, 1, 65_536)
         check_int("pool_size", self.pool_size, 1, 1024)

@@ -72,11 +72,12 @@ class ConvHybridDEQ(nn.Module):
             raise ConfigError("config", type(config).__name__, "a ConvHybridDEQConfig")
         self.config = config
         c = config
+        stem_in = c.in_channels + (2 if c.coordinates else 0)
         if c.stem_hidden is None:
-            self.stem: nn.Module = nn.Conv2d(c.in_channels, c.channels, 3, padding=1)
+            self.stem: nn.Module = nn.Conv2d(stem_in, c.channels, 3, padding=1)
         else:
             self.stem = nn.Sequential(
-                nn.Conv2d(c.in_channels, c.stem_hidden, 3, padding=1), nn.ReLU(),
+                nn.Conv2d(stem_in, c.stem_hidden, 3, padding=1), nn.ReLU(),
                 nn.Conv2d(c.stem_hidden, c.channels, 3, padding=1),
             )
         self.core = AnalogConv2d(c.channels, c.channels, c.kernel_size,
@@ -131,7 +132,7 @@ class ConvHybridDEQ(nn.Module):
     def set_hardware(self, hardware: HardwareConfig, seed: int | None = None) -> None:
         """Run the same weights on other hardware (and program it with ``seed``)."""
         self.config = dataclasses.replace(self.config, hardware=hardware)
-        self.deq = DEQ(self._deq_config(self.config))
+        self.deq = DEQ(self._deq_config(self.config)).train(self.training)
         old = self.core
         self.core = AnalogConv2d(old.in_channels, old.out_channels, old.kernel_size,
                                  padding=old.padding, bias=True,
@@ -148,7 +149,7 @@ class ConvHybridDEQ(nn.Module):
         ``analog_relaxation`` to simulate the settling physics of trained weights."""
         deq = dataclasses.replace(self.config.deq, eval_solver=solver, eval_options=options)
         self.config = dataclasses.replace(self.config, deq=deq)
-        self.deq = DEQ(self._deq_config(self.config))
+        self.deq = DEQ(self._deq_config(self.config)).train(self.training)
 
     def program(self, seed: int) -> None:
         """Sample the core's static non-idealities (programming noise, drift, mismatch)."""
@@ -204,6 +205,12 @@ class ConvHybridDEQ(nn.Module):
     # --- forward ------------------------------------------------------------------------
     def injection(self, x: Tensor) -> Tensor:
         """Digital stem output after fake quantization and the DACs, ``(B, C, H, W)``."""
+        if self.config.coordinates:
+            b, _, h, w = x.shape
+            ys = torch.linspace(0, 1, h, dtype=x.dtype, device=x.device)
+            xs = torch.linspace(0, 1, w, dtype=x.dtype, device=x.device)
+            grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")).expand(b, 2, h, w)
+            x = torch.cat([x, grid], dim=1)
         u = self.stem(x)
         if self.config.injection_bits is not None:
             u = _quantize_per_sample(u, self.config.injection_bits)
@@ -235,13 +242,23 @@ class ConvHybridDEQ(nn.Module):
 
     def forward_with_info(self, x: Tensor) -> HybridOutput:
         """Everything one forward pass computes; ``z``/``z_star``/``u`` are
-        ``(B, C, H, W)``, ``output`` is ``(B, out, H, W)`` or ``(B, out)``."""
+        ``(B, C, H, W)``, ``output`` is ``(B, out, H, W)`` or ``(B, out)``.
+
+        A single-channel field may come without its channel dimension, ``(B, H, W)``;
+        a ``field`` head with one output then answers ``(B, H, W)`` too.
+        """
+        bare = x.dim() == 3 and self.config.in_channels == 1
+        if bare:
+            x = x.unsqueeze(1)
         self._check_input(x)
         u = self.injection(x)
         solved, proxy = self.maps(u)
         z_star, stats = self.deq(solved, torch.zeros_like(u), proxy=proxy)
         z = self.adc_read(z_star)
-        return HybridOutput(self.head(z), z, z_star, u, stats)
+        out = self.head(z)
+        if bare and self.config.head == "field" and self.config.out_features == 1:
+            out = out[:, 0]
+        return HybridOutput(out, z, z_star, u, stats)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_with_info(x).output

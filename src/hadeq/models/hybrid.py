@@ -110,7 +110,7 @@ class HybridDEQ(nn.Module):
     def set_hardware(self, hardware: HardwareConfig, seed: int | None = None) -> None:
         """Run the same weights on other hardware (and program it with ``seed``)."""
         self.config = dataclasses.replace(self.config, hardware=hardware)
-        self.deq = DEQ(self._deq_config(self.config))
+        self.deq = DEQ(self._deq_config(self.config)).train(self.training)
         old = self.core
         self.core = AnalogLinear(old.in_features, old.out_features, bias=True,
                                  hardware=self._loop_hardware(hardware),
@@ -126,7 +126,7 @@ class HybridDEQ(nn.Module):
         ``analog_relaxation`` to simulate the settling physics of trained weights."""
         deq = dataclasses.replace(self.config.deq, eval_solver=solver, eval_options=options)
         self.config = dataclasses.replace(self.config, deq=deq)
-        self.deq = DEQ(self._deq_config(self.config))
+        self.deq = DEQ(self._deq_config(self.config)).train(self.training)
 
     def program(self, seed: int) -> None:
         """Sample the core's static non-idealities (programming noise, drift, mismatch)."""
@@ -186,9 +186,15 @@ class HybridDEQ(nn.Module):
         return quantize_ste(z, bits)
 
     def forward_with_info(self, x: Tensor) -> HybridOutput:
-        if x.dim() < 2 or x[0].numel() != self.config.in_features:
-            raise ConfigError("x.shape", tuple(x.shape),
-                              f"(batch, ...) with {self.config.in_features} features per sample")
+        if (not isinstance(x, Tensor) or x.dim() < 2 or x.shape[0] == 0
+                or x[0].numel() != self.config.in_features):
+            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ConfigError("x.shape", got, "(batch ≥ 1, ...) with "
+                              f"{self.config.in_features} features per sample")
+        dtype = self.core.weight.dtype
+        if x.dtype != dtype:
+            raise ConfigError("x.dtype", x.dtype, f"{dtype}, the dtype of the model's weights "
+                              "(convert x or the model with .to())")
         u = self.injection(x)
         solved, proxy = self.maps(u)
         z0 = torch.zeros(u.shape[0], self.config.hidden, dtype=u.dtype, device=u.device)

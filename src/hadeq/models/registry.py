@@ -24,6 +24,8 @@ from hadeq.analog import HardwareConfig
 from hadeq.config import from_mapping, to_dict
 from hadeq.errors import ConfigError
 from hadeq.models.config import HybridDEQConfig
+from hadeq.models.conv_config import ConvHybridDEQConfig
+from hadeq.models.conv_hybrid import ConvHybridDEQ
 from hadeq.models.hybrid import HybridDEQ
 
 BUILTIN_MODULES: tuple[str, ...] = ("hadeq.models.feedforward", "hadeq.models.ffebm")
@@ -170,3 +172,39 @@ def build_hybrid_deq(config: HybridDEQConfig, seed: int) -> HybridDEQ:
 
 register_model("hybrid_deq", configure_hybrid_deq, build_hybrid_deq,
                "digital stem, analog DEQ core, ADC, digital head (ideal hardware: digital DEQ)")
+
+
+# --------------------------------------------------------------------------- conv_hybrid_deq
+def configure_conv_hybrid_deq(options: Mapping[str, Any],
+                              hints: ModelHints) -> ConvHybridDEQConfig:
+    """ConvHybridDEQConfig from a ``model`` section. From the task's input shape: a 2-D
+    field ``(H, W)`` is one channel; an output of ``H·W`` values per sample is a field
+    (one output channel per pixel, with coordinate channels by default), anything else
+    a class vector."""
+    shape = hints.input_shape
+    if len(shape) not in (2, 3):
+        raise ConfigError("model.kind", "conv_hybrid_deq",
+                          f"a task with (H, W) or (C, H, W) inputs, not {shape}")
+    in_channels = 1 if len(shape) == 2 else shape[0]
+    field = hints.out_features == shape[-1] * shape[-2]
+    data: dict[str, Any] = {
+        "in_channels": in_channels,
+        "out_features": 1 if field else hints.out_features,
+        "head": "field" if field else "classes",
+        "coordinates": field,
+        **options,
+    }
+    if "hardware" in data:
+        data["hardware"] = hardware_from(data["hardware"], "model.hardware")
+    try:
+        return from_mapping(ConvHybridDEQConfig, data, owner="model")
+    except ConfigError as exc:
+        raise prefixed(exc, "model") from None
+
+
+def build_conv_hybrid_deq(config: ConvHybridDEQConfig, seed: int) -> ConvHybridDEQ:
+    return ConvHybridDEQ(config, seed=seed)
+
+
+register_model("conv_hybrid_deq", configure_conv_hybrid_deq, build_conv_hybrid_deq,
+               "digital conv stem, analog convolutional DEQ core, ADC, digital head")

@@ -35,6 +35,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from hadeq.errors import ConfigError, DataError
+from hadeq.io import check_output_dir
 from hadeq.models.registry import build_model, hardware_from
 from hadeq.training.checkpoint import (
     CHECKPOINT_FILE,
@@ -154,6 +155,8 @@ class Trainer:
     def _fit(self, dist: DistContext, resume: bool) -> TrainResult:
         c = self.config
         out_dir = c.out_dir
+        if dist.is_main:  # fail in a second, not after the first epoch
+            check_output_dir("out_dir", out_dir)
         task = c.task_spec
         x_train, y_train, x_test, y_test = self._data()
         model = rebuild_model(c)
@@ -321,7 +324,10 @@ class Trainer:
             record.update(bwd.summary("train/backward/"))
         for k, v in physics_sums.items():  # rank 0's batches (the terms are weight-only)
             record[f"train/{k}"] = v / steps
-        if hasattr(model, "core") and hasattr(model.core, "weight"):
+        bound = getattr(model, "operator_norm_bound", None)
+        if callable(bound):  # a convolutional core: its operator norm, not its kernel's
+            record["core_spectral_norm"] = float(bound())
+        elif hasattr(model, "core") and hasattr(model.core, "weight"):
             record["core_spectral_norm"] = float(
                 torch.linalg.matrix_norm(model.core.weight.detach(), ord=2))
         record["train_time_s"] = time.perf_counter() - t0
