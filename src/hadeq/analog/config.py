@@ -205,6 +205,8 @@ class HardwareConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HardwareConfig:
         """Build from a mapping; a ``preset`` key starts from that preset."""
+        if not isinstance(data, Mapping):
+            raise ConfigError("HardwareConfig", data, "a mapping of option names to values")
         data = dict(data)
         name = data.pop("preset", None)
         if name is None:

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from hadeq.analog.base import AnalogMVM
 from hadeq.analog.config import HardwareConfig
 from hadeq.config import check_int
+from hadeq.errors import ConfigError
 
 
 class AnalogLinear(AnalogMVM):
@@ -54,6 +55,13 @@ class AnalogLinear(AnalogMVM):
 
     def forward(self, x: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
         """Hardware output for ``x`` of shape ``(..., in_features)``."""
+        if not isinstance(x, Tensor) or x.dim() < 1 or x.shape[-1] != self.in_features:
+            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ConfigError("x.shape", got, f"(..., {self.in_features}): the last dimension "
+                              "must be in_features")
+        if x.dtype != self.weight.dtype:
+            raise ConfigError("x.dtype", x.dtype, f"{self.weight.dtype}, the dtype of the "
+                              "layer's weights (convert x or the layer with .to())")
         if self.hardware.is_exact:
             # The same kernel as nn.Linear (fused bias), so the result is bit-identical.
             self._count(x.numel() // self.in_features)

@@ -50,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from hadeq.bench.cells import validate_cell
     from hadeq.bench.report import headline_table
     from hadeq.bench.run import EXECUTORS, plan_cells, run_suite
     from hadeq.bench.suites import get_suite
@@ -62,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds:
         for seed in args.seeds:
             check_int("seeds", seed, 0, 2**31 - 1)
-        suite = dataclasses.replace(suite, seeds=tuple(args.seeds))
+        suite = dataclasses.replace(suite, seeds=tuple(args.seeds), tasks=tuple(
+            dataclasses.replace(t, seeds=None) for t in suite.tasks))
     if args.tasks:
         known = [t.task for t in suite.tasks]
         for name in args.tasks:
@@ -79,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
             dataclasses.replace(t, task_options={**t.task_options, "root": args.data_path})
             for t in suite.tasks))
     cells = plan_cells(suite)
+    for cell in cells:
+        validate_cell(cell)
     if args.dry_run:
         gpu = " (needs a GPU)" if suite.requires_gpu else ""
         print(f"suite {suite.name}{gpu}: {len(cells)} cells")

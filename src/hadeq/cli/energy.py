@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from hadeq.config import check_int, check_range
@@ -14,7 +15,7 @@ from hadeq.energy import (
     hybrid_deq_energy,
 )
 from hadeq.errors import ConfigError
-from hadeq.io import dumps_json, write_text_atomic
+from hadeq.io import check_output_dir, dumps_json, write_text_atomic
 
 DESCRIPTION = """\
 Estimate the energy (J) and latency (ns) of one inference of a hybrid analog-digital DEQ
@@ -57,6 +58,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--norm", type=float, default=0.7,
                    help="||W||_2 of the random core, in (0, 1) (default 0.7)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random core (default 0)")
+    p.add_argument("--checkpoint", default=None, metavar="DIR",
+                   help="a trained DEQ (a `hadeq train` output directory): its layer sizes, "
+                        "its Anderson iterations and its simulated settling time on its own "
+                        "hardware are measured on the task's test inputs")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override an EnergyConfig field (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -78,6 +83,10 @@ def _parse_list(field: str, text: str | None, kind: type) -> list[Any] | None:
 
 def run(args: argparse.Namespace) -> int:
     config = EnergyConfig().with_overrides(args.overrides)
+    if args.out:
+        check_output_dir("--out", os.path.dirname(os.path.abspath(args.out)))
+        if os.path.isdir(args.out):
+            raise ConfigError("--out", args.out, "a file path (it is a directory)")
     check_int("--neurons", args.neurons, 1, 4096)
     check_int("--in-features", args.in_features, 1, 1 << 24)
     check_int("--out-features", args.out_features, 1, 1 << 24)
@@ -87,6 +96,14 @@ def run(args: argparse.Namespace) -> int:
     iterations = _parse_list("--iterations", args.iterations, int)
     settling = _parse_list("--settling-time-ns", args.settling_time_ns, float)
     measured: dict[str, Any] = {}
+    workload = DEQWorkload.dense(args.neurons, args.in_features, args.out_features)
+    model_info = {"neurons": args.neurons, "in_features": args.in_features,
+                  "out_features": args.out_features}
+    if args.checkpoint is not None:
+        workload, measured = _measure_checkpoint(args.checkpoint, config, args.samples)
+        iterations = iterations or measured["iterations_mean"]
+        settling = settling or measured["settling_time_ns"]
+        model_info = {"checkpoint": args.checkpoint, "neurons": workload.neurons}
     if iterations is None or settling is None:
         from hadeq.energy.measure import measure_random_core
 
@@ -99,15 +116,12 @@ def run(args: argparse.Namespace) -> int:
         if settling is None:
             settling = m.settling_time_ns
             measured["settling_time_ns"] = settling
-    workload = DEQWorkload.dense(args.neurons, args.in_features, args.out_features)
     digital = digital_deq_energy(workload, iterations, config, solver=args.solver,
                                  history=args.history)
     hybrid = hybrid_deq_energy(workload, settling, config)
     result = {
         "schema": "hadeq.energy/1",
-        "model": {"neurons": args.neurons, "in_features": args.in_features,
-                  "out_features": args.out_features, "solver": args.solver,
-                  "history": args.history},
+        "model": {**model_info, "solver": args.solver, "history": args.history},
         "measured": measured,
         "digital_deq": digital.to_dict(),
         "hybrid_deq": hybrid.to_dict(),
@@ -123,6 +137,32 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_table(result))
     return 0
+
+
+SETTLE_TOL = 1e-3
+"""Relative residual to which iterations and settling are measured (torchdeq's f_tol)."""
+
+
+def _measure_checkpoint(directory: str, config: EnergyConfig,
+                        samples: int) -> tuple[DEQWorkload, dict[str, Any]]:
+    """Workload, digital iterations and analog settling of a trained DEQ checkpoint."""
+    from hadeq.bench.measure import analog_settling, deq_workload, digital_iterations
+    from hadeq.cli.evaluate import load_trained
+
+    model, train_config = load_trained(directory)
+    if not hasattr(model, "set_eval_solver"):
+        raise ConfigError("--checkpoint", directory, "a DEQ model (hybrid_deq or "
+                          "conv_hybrid_deq); baselines report their energy in `hadeq bench`")
+    data = train_config.task_spec.load(seed=train_config.seed, **train_config.task_options)
+    x = data.x_test[:samples]
+    digital = digital_iterations(model, x, SETTLE_TOL)
+    settle = analog_settling(model, x, model.hardware, SETTLE_TOL, config.tau_ns,
+                             config.tau_ns / 20, train_config.eval_seed)
+    measured = {"source": directory, "samples": int(x.shape[0]), "tol": SETTLE_TOL,
+                "iterations_mean": digital["iterations_mean"],
+                "settling_time_ns": settle["settling_time_ns"],
+                "settled_fraction": settle["converged_fraction"]}
+    return deq_workload(model, x), measured
 
 
 def _table(result: dict[str, Any]) -> str:

@@ -73,20 +73,27 @@ def _hardware_section(model: Any, eval_hardware: Any, overrides: list[str]) -> A
     return hardware_from(section, "hardware")
 
 
+def load_trained(directory: str, with_checkpoint: bool = False) -> Any:
+    """``(model, train_config)`` (and the checkpoint) of a ``hadeq train`` directory."""
+    ckpt = load_checkpoint(directory)
+    try:
+        config = parse_train_config(ckpt.config)
+    except ConfigError as exc:
+        raise DataError(f"checkpoint {directory}: its config is not valid here "
+                        f"({exc})") from None
+    model = rebuild_model(config)
+    check_state_dict(directory, model, ckpt.model_state)
+    model.load_state_dict(ckpt.model_state)
+    model.eval()
+    return (model, config, ckpt) if with_checkpoint else (model, config)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         check_int("--seed", args.seed, 0, 2**63 - 1)
     if args.batch_size is not None:
         check_int("--batch-size", args.batch_size, 1, 1 << 24)
-    ckpt = load_checkpoint(args.checkpoint)
-    try:
-        config = parse_train_config(ckpt.config)
-    except ConfigError as exc:
-        raise DataError(f"checkpoint {args.checkpoint}: its config is not valid here "
-                        f"({exc})") from None
-    model = rebuild_model(config)
-    check_state_dict(args.checkpoint, model, ckpt.model_state)
-    model.load_state_dict(ckpt.model_state)
+    model, config, ckpt = load_trained(args.checkpoint, with_checkpoint=True)
     hardware = _hardware_section(model, config.eval_hardware, args.overrides)
     seed = config.eval_seed if args.seed is None else args.seed
     task = config.task_spec

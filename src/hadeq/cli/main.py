@@ -3,7 +3,7 @@
 Each sub-command lives in its own module under ``hadeq.cli`` and exposes
 ``register(subparsers)``, which adds its parser and sets ``handler`` to a function
 ``(args) -> int``. Deliberate errors (:class:`hadeq.errors.HadeqError`) become one line on
-stderr and exit status 2; argparse's own usage errors exit with 2 as well.
+stderr and exit status 2; argparse's own usage errors are one line and exit 2 as well.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import typing
 from collections.abc import Sequence
 
 from hadeq.errors import HadeqError
@@ -25,8 +26,16 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr (exit status 2), like
+    every other hadeq error; ``--help`` still shows the full usage."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="hadeq",
         description="Hybrid analog-digital deep equilibrium models: simulate, train, measure.",
     )
@@ -62,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"hadeq {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `hadeq bench --dry-run | head`: the reader has gone
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

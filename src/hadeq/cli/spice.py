@@ -10,7 +10,7 @@ from typing import Any
 from hadeq.config import check_int, check_range
 from hadeq.energy.reference import random_contractive_core
 from hadeq.energy.spice import compare_core
-from hadeq.io import dumps_json, write_text_atomic
+from hadeq.io import check_output_dir, dumps_json, write_text_atomic
 
 DESCRIPTION = """\
 Build an analog DEQ core tau*da/dt = -a + W*tanh(a) + u + b (W: n x n random, rescaled to
@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     check_int("--neurons", args.neurons, 1, 256)
     check_range("--norm", args.norm, 0.0, 1.0, low_open=True, high_open=True)
     check_range("--tol", args.tol, 0.0, 0.5, low_open=True)
+    check_range("--tau-ns", args.tau_ns, 0.0, 1e9, low_open=True)
+    check_output_dir("--out", args.out)
     W, u, b = random_contractive_core(args.neurons, norm=args.norm, seed=args.seed)
     result = compare_core(
         W, u, b, tau_ns=args.tau_ns, g_max_us=args.g_max_us, v_read_v=args.v_read_v,

@@ -75,6 +75,7 @@ def simulate_core_spice(
     time and the crossbar energy. ``t_stop_ns`` defaults to
     :func:`~hadeq.energy.spice.netlist.default_stop_time_ns`."""
     check_range("tol", tol, 0.0, 1.0, low_open=True)
+    check_range("tau_ns", tau_ns, 0.0, 1e9, low_open=True)  # before the stop time uses it
     W = torch.as_tensor(W, dtype=torch.float64)
     if t_stop_ns is None:
         t_stop_ns = _stop_time_ns(W, u, b, tau_ns, tol)
