@@ -2,13 +2,13 @@
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 
-.PHONY: setup main test lint bench-solvers bench-analog
+.PHONY: setup main test lint bench-solvers bench-analog bench-stability
 
 setup:
 	bash .ci/setup.sh
 
 main: setup
-	hadeq demo --seed 0
+	hadeq bench --suite quick --jobs 2
 
 test: setup
 	$(PYTHON) -m pytest -q
@@ -21,3 +21,6 @@ bench-solvers:
 
 bench-analog:
 	$(PYTHON) benchmarks/analog.py --out results/benchmarks/analog.json
+
+bench-stability:
+	$(PYTHON) benchmarks/stability.py --out results/benchmarks/stability.json

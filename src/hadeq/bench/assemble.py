@@ -32,6 +32,7 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
 def workload_from(data: Mapping[str, Any]) -> DEQWorkload:
     return DEQWorkload(
         neurons=data["neurons"], core_macs=data["core_macs"],
+        core_weights=data.get("core_weights"),
         injection=tuple(LayerSpec(**spec) for spec in data["injection"]),
         head=tuple(LayerSpec(**spec) for spec in data["head"]),
     )

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -84,12 +85,16 @@ def run_cell(cell: Cell, root: str) -> dict[str, Any]:
     torch.set_num_threads(1)
     task = get_task(cell.task)
     start = time.perf_counter()
-    if task.kind == "control":
-        from hadeq.bench.control import train_and_measure_control
+    with warnings.catch_warnings():
+        # Non-convergence (e.g. at a noise floor) is recorded in the solver statistics.
+        warnings.filterwarnings("ignore", message="DEQ (forward|implicit backward)",
+                                category=RuntimeWarning)
+        if task.kind == "control":
+            from hadeq.bench.control import train_and_measure_control
 
-        result = train_and_measure_control(cell, task, os.path.join(root, "runs", key))
-    else:
-        result = _train_and_measure(cell, task, os.path.join(root, "runs", key))
+            result = train_and_measure_control(cell, task, os.path.join(root, "runs", key))
+        else:
+            result = _train_and_measure(cell, task, os.path.join(root, "runs", key))
     result.update(key=key, label=cell.label, cell=asdict(cell),
                   wall_time_s=time.perf_counter() - start)
     write_json_atomic(path, result)
@@ -97,13 +102,35 @@ def run_cell(cell: Cell, root: str) -> dict[str, Any]:
     return result
 
 
-def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
+def train_config(cell: Cell, run_dir: str) -> Any:
+    """The trainer's validated config for ``cell`` (classification and regression)."""
     train = dict(cell.train)
-    config = parse_train_config({
+    return parse_train_config({
         "task": cell.task, "task_options": cell.task_options, "model": cell.model,
         "physics": cell.physics, "optimizer": {"lr": train.pop("lr", 3e-3)},
         "seed": cell.seed, "out_dir": run_dir, **train,
     })
+
+
+def validate_cell(cell: Cell) -> None:
+    """Check everything about ``cell`` that can be checked without training it."""
+    task = get_task(cell.task)
+    for ev in cell.evaluations:
+        HardwareConfig.from_dict(ev.hardware)
+    if task.kind == "control":
+        from hadeq.models.registry import model_config
+        from hadeq.tasks import ImitationConfig
+        from hadeq.training.config import model_hints
+
+        task.config(**cell.task_options)
+        model_config(cell.model, model_hints(task))
+        ImitationConfig(**cell.train)
+    else:
+        train_config(cell, os.devnull)
+
+
+def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
+    config = train_config(cell, run_dir)
     fit = Trainer(config, progress=False).fit(resume=True)
     model = fit.model.eval()
     data = task.load(seed=cell.seed, **cell.task_options)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -14,26 +16,27 @@ from hadeq.analog.base import AnalogMVM
 from hadeq.energy import DEQWorkload, LayerSpec
 
 
-def _layer_specs(module: nn.Module, x: Tensor, name: str) -> tuple[list[LayerSpec], Tensor]:
-    """Run ``module`` on one sample and describe its linear/conv layers with their MACs."""
+def _layer_specs(module: nn.Module, run: Callable[[], Tensor],
+                 name: str) -> tuple[list[LayerSpec], Tensor]:
+    """Call ``run()`` (one sample) and describe the linear/conv layers of ``module`` it
+    passes through, with their MACs."""
     specs: list[LayerSpec] = []
 
     def hook(layer: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
         out = output[0].numel()
-        if isinstance(layer, nn.Linear | AnalogMVM) and hasattr(layer, "in_features"):
-            fan_in = layer.in_features
-        elif isinstance(layer, nn.Conv2d):
+        if isinstance(layer, nn.Conv2d):
             fan_in = layer.in_channels // layer.groups * math.prod(layer.kernel_size)
         else:
-            fan_in = getattr(layer, "mvm_in", 0)
+            fan_in = layer.in_features
         specs.append(LayerSpec(inputs[0][0].numel(), out, name=f"{name}{len(specs)}",
-                               activation=False, macs=out * fan_in))
+                               activation=False, macs=out * fan_in,
+                               weights=layer.weight.numel()))
 
     handles = [m.register_forward_hook(hook) for m in module.modules()
-               if isinstance(m, nn.Linear | nn.Conv2d | AnalogMVM)]
+               if isinstance(m, nn.Linear | nn.Conv2d)]
     try:
         with torch.no_grad():
-            out = module(x)
+            out = run()
     finally:
         for h in handles:
             h.remove()
@@ -43,12 +46,15 @@ def _layer_specs(module: nn.Module, x: Tensor, name: str) -> tuple[list[LayerSpe
 def deq_workload(model: nn.Module, x: Tensor) -> DEQWorkload:
     """The per-inference work of a hybrid/digital DEQ: stem, core and head MACs.
 
-    Measured by running one sample through the stem and head with hooks, and one
-    evaluation of the core through its analog layer's MAC counter.
+    Measured on one sample: hooks on the stem's and head's layers while the model
+    computes its injection and read-out, and the core's MAC counter over one
+    evaluation of the core map.
     """
     model = copy.deepcopy(model).eval()
     x1 = x[:1]
-    stem, u = _layer_specs(model.stem, x1.reshape(1, -1) if _flat(model) else x1, "stem")
+    if x1.dim() == 3 and getattr(model.config, "in_channels", None) == 1:
+        x1 = x1.unsqueeze(1)  # a bare single-channel field
+    stem, u = _layer_specs(model.stem, lambda: model.injection(x1), "stem")
     core: AnalogMVM = model.core
     core.reset_counters()
     with torch.no_grad():
@@ -56,18 +62,11 @@ def deq_workload(model: nn.Module, x: Tensor) -> DEQWorkload:
         z = solved(torch.zeros_like(u))
     core_macs = int(core.n_macs)
     neurons = int(z[0].numel())
-    head, _ = _layer_specs(model.head, z, "head")
-    stem[-1] = LayerSpec(stem[-1].in_features, neurons, name=stem[-1].name, activation=False,
-                         macs=stem[-1].macs)
-    head[0] = LayerSpec(neurons, head[0].out_features, name=head[0].name, activation=False,
-                        macs=head[0].macs)
+    head, _ = _layer_specs(model.head, lambda: model.head(z), "head")
+    stem[-1] = dataclasses.replace(stem[-1], out_features=neurons)
+    head[0] = dataclasses.replace(head[0], in_features=neurons)
     return DEQWorkload(neurons=neurons, injection=tuple(stem), head=tuple(head),
-                       core_macs=core_macs)
-
-
-def _flat(model: nn.Module) -> bool:
-    first = next((m for m in model.stem.modules() if isinstance(m, nn.Linear | nn.Conv2d)), None)
-    return isinstance(first, nn.Linear)
+                       core_macs=core_macs, core_weights=int(core.weight.numel()))
 
 
 def _solve_stats(model: nn.Module, x: Tensor) -> dict[str, Any]:
@@ -134,14 +133,17 @@ def core_snr(model: nn.Module, x: Tensor, hardware: HardwareConfig,
         chip = copy.deepcopy(model)
         chip.set_hardware(hw, seed=seed)
         chips.append(chip.eval())
-    with torch.no_grad():
+    # Read noise from a seeded stream: the same cell measures the same SNR anywhere.
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
         ideal, real = (c.forward_with_info(x) for c in chips)
         feedback = chips[0].core.ideal_forward(ideal.z_star) - chips[0].core.bias.view(
             1, -1, *([1] * (ideal.z_star.dim() - 2)))
         share = (feedback.flatten(1).norm(dim=1) / ideal.u.flatten(1).norm(dim=1)
                  .clamp_min(1e-12)).mean()
+        mvm_snr = measure_snr_db(chips[1].core, real.z_star)
     return {
-        "mvm_snr_db": measure_snr_db(chips[1].core, real.z_star),
+        "mvm_snr_db": mvm_snr,
         "z_snr_db": snr_db(ideal.z_star, real.z_star),
         "feedback_share": float(share),
     }

@@ -21,7 +21,7 @@ from hadeq.bench.suites import SuiteConfig, TaskPlan
 from hadeq.config import to_dict
 from hadeq.energy import EnergyConfig
 from hadeq.errors import ConfigError
-from hadeq.io import write_json_atomic
+from hadeq.io import check_output_dir, write_json_atomic
 
 Executor = Callable[[list[Cell], str, int, bool], list[dict[str, Any]]]
 
@@ -51,7 +51,8 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
                         settle=settle)
 
         hybrid = dict(plan.hybrid)
-        for seed in suite.seeds:
+        seeds = plan.seeds or suite.seeds
+        for seed in seeds:
             cells.append(cell("digital", {**hybrid, "hardware": "ideal"}, seed,
                               (Evaluation("ideal", {"preset": "ideal"}), head, *sweeps), True))
             cells.append(cell("physics_aware",
@@ -64,7 +65,7 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
             for term, weight in suite.regularizer_weights.items():
                 cells.append(cell(f"reg:{term}",
                                   {**hybrid, "hardware": headline, "mode": "physics_aware"},
-                                  suite.seeds[0], (head,), True, physics={term: weight}))
+                                  seeds[0], (head,), True, physics={term: weight}))
     return cells
 
 
@@ -139,9 +140,8 @@ def run_suite(suite: SuiteConfig, out_root: str = "results", *, jobs: int = 1,
         raise ConfigError("executor", executor, "one of " + ", ".join(EXECUTORS))
     energy = energy or EnergyConfig()
     out_dir = os.path.join(out_root, suite.name)
+    check_output_dir("out", out_dir)  # one line, before any work, when a file is in the way
     os.makedirs(out_dir, exist_ok=True)
-    if not os.access(out_dir, os.W_OK):
-        raise ConfigError("out", out_dir, "a writable directory")
     if only_tasks is not None:
         wanted = set(only_tasks)
         suite = type(suite)(**{**suite.__dict__,

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from hadeq.config import check_int, check_range, from_mapping
 from hadeq.errors import ConfigError
 from hadeq.tasks.burgers import BurgersConfig, load_burgers
-from hadeq.tasks.classification import load_digits_data, load_fashion_mnist
+from hadeq.tasks.classification import load_digits_data, load_fashion_mnist, load_imagenet32
 from hadeq.tasks.darcy import DarcyConfig, load_darcy
 from hadeq.tasks.metrics import accuracy, relative_l2, relative_l2_per_sample, top_k_accuracy
 
@@ -82,6 +82,21 @@ class PendulumTaskConfig:
 
     def __post_init__(self) -> None:
         check_int("n_episodes", self.n_episodes, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageNet32Config:
+    """Options of the ``imagenet32`` task (data from a path the user gives)."""
+
+    root: str | None = None
+    """Directory of the official batches (``train_data_batch_1..10``, ``val_data``)."""
+    n_train_batches: int = 10
+    """How many of the 10 training batches to load (each ~128k images)."""
+
+    def __post_init__(self) -> None:
+        if self.root is not None and not isinstance(self.root, str | os.PathLike):
+            raise ConfigError("root", self.root, "a directory path")
+        check_int("n_train_batches", self.n_train_batches, 1, 10)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,6 +174,13 @@ def _load_burgers(cfg: BurgersConfig, seed: int, cache: Any) -> TaskData:
     return TaskData(*(torch.from_numpy(d[k]) for k in keys))
 
 
+def _load_imagenet32(cfg: ImageNet32Config, _seed: int, _cache: Any) -> TaskData:
+    if cfg.root is None:
+        raise ConfigError("task_options.root", None, "the directory of the ImageNet32 batches")
+    d = load_imagenet32(cfg.root, n_train_batches=cfg.n_train_batches)
+    return TaskData(d.x_train, d.y_train, d.x_test, d.y_test)
+
+
 def _load_pendulum(cfg: PendulumTaskConfig, _seed: int, _cache: Any) -> TaskData:
     import gymnasium
 
@@ -207,5 +229,8 @@ register_task(Task("darcy32", "regression", DarcyConfig, "relative_l2", False, (
                    64, _load_darcy, _relative_l2_loss, _regression_metrics))
 register_task(Task("burgers", "regression", BurgersConfig, "relative_l2", False, (128,), 128, 64,
                    _load_burgers, _relative_l2_loss, _regression_metrics))
+register_task(Task("imagenet32", "classification", ImageNet32Config, "accuracy", True,
+                   (3, 32, 32), 1000, 256, _load_imagenet32, F.cross_entropy,
+                   _classification_metrics))
 register_task(Task("pendulum", "control", PendulumTaskConfig, "mean_return", True, (3,), 1, 64,
                    _load_pendulum, F.mse_loss, _pendulum_metrics))

@@ -1,0 +1,144 @@
+"""The benchmark pipeline end to end on a micro suite: schema, internal consistency of
+the headline with the energy model, caching, the report, and the CLI's checks."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from types import MappingProxyType as Frozen
+
+import pytest
+
+from hadeq.bench.assemble import workload_from
+from hadeq.bench.run import plan_cells, run_suite
+from hadeq.bench.schema import SCHEMA, retention
+from hadeq.bench.suites import SuiteConfig, TaskPlan
+from hadeq.cli.main import main
+from hadeq.energy import EnergyConfig, digital_deq_energy, hybrid_deq_energy
+
+MICRO = SuiteConfig(
+    name="micro",
+    tasks=(
+        TaskPlan(task="digits",
+                 hybrid=Frozen({"kind": "hybrid_deq", "hidden": 16, "stem_hidden": 32}),
+                 train=Frozen({"epochs": 2, "batch_size": 64, "lr": 3e-3,
+                               "max_train_samples": 400, "max_test_samples": 120}),
+                 baselines=Frozen({"analog_mlp": {"kind": "analog_mlp", "hidden": [32]}}),
+                 regularizers=True),
+        TaskPlan(task="pendulum",
+                 hybrid=Frozen({"kind": "hybrid_deq", "hidden": 8, "stem_hidden": 16}),
+                 train=Frozen({"n_uniform_states": 500, "n_expert_rollouts": 2,
+                               "dagger_rounds": 0, "epochs_per_round": 1,
+                               "batch_size": 256}),
+                 task_options=Frozen({"n_episodes": 2}), sweep_episodes=2),
+    ),
+    seeds=(0,),
+    weight_bits=(4, 8),
+    read_noise=(0.01, 0.1),
+    regularizer_weights=Frozen({"sparsity": 1e-2}),
+    sensitivity=Frozen({"tau_ns": (5.0, 10.0), "digital_macs_per_cycle": (256, 1024)}),
+)
+
+
+@pytest.fixture(scope="module")
+def micro_run(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("bench"))
+    first = run_suite(MICRO, root, progress=False)
+    second = run_suite(MICRO, root, progress=False)
+    return root, first, second
+
+
+def test_results_follow_the_schema_and_record_their_provenance(micro_run):
+    root, results, _ = micro_run
+    with open(os.path.join(root, "micro", "results.json"), encoding="utf-8") as fh:
+        on_disk = json.load(fh)
+    assert on_disk["schema"] == SCHEMA == results["schema"]
+    assert on_disk["seeds"] == [0]
+    assert set(on_disk["environment"]) >= {"hadeq", "torch", "python", "git_commit"}
+    assert on_disk["config"]["name"] == "micro"
+    for name in ("digits", "pendulum"):
+        task = on_disk["tasks"][name]
+        assert set(task["models"]) >= {"digital_deq", "hybrid_physics_aware",
+                                       "hybrid_standard"}
+        head = task["headline"]
+        for key in ("energy_ratio", "time_ratio", "retention", "snr_db",
+                    "digital_quality", "hybrid_quality"):
+            assert isinstance(head[key], float) and math.isfinite(head[key]), key
+        assert task["ablations"]["weight_bits"]["values"] == [4, 8]
+        assert len(task["ablations"]["read_noise"]["physics_aware"]) == 2
+    assert "regularizers" in on_disk["tasks"]["digits"]["ablations"]
+    assert "analog_mlp" in on_disk["tasks"]["digits"]["models"]
+
+
+def test_headline_matches_the_energy_model_recomputed_from_the_cells(micro_run):
+    root, results, _ = micro_run
+    cells = {}
+    for name in os.listdir(os.path.join(root, "micro", "cells")):
+        with open(os.path.join(root, "micro", "cells", name), encoding="utf-8") as fh:
+            cell = json.load(fh)
+        cells[(cell["cell"]["task"], cell["cell"]["role"])] = cell
+    config = EnergyConfig()
+    for task in ("digits", "pendulum"):
+        digital, physics = cells[(task, "digital")], cells[(task, "physics_aware")]
+        e_d = digital_deq_energy(workload_from(digital["workload"]),
+                                 digital["digital"]["iterations_mean"], config).total_j
+        e_h = hybrid_deq_energy(workload_from(physics["workload"]),
+                                physics["settling"]["settling_time_ns"], config).total_j
+        head = results["tasks"][task]["headline"]
+        assert head["energy_ratio"] == pytest.approx(e_d / e_h, rel=1e-9)
+        assert head["hybrid_settling_time_ns"] == pytest.approx(
+            physics["settling"]["settling_time_ns"])
+        # Settling is simulated in steps of dt: the time is a whole number of steps.
+        steps = head["hybrid_settling_time_ns"] / MICRO.settle_dt_ns
+        assert steps >= 1
+
+
+def test_sensitivity_to_tau_scales_the_time_ratio_inversely(micro_run):
+    _, results, _ = micro_run
+    sens = results["tasks"]["digits"]["sensitivity"]["tau_ns"]
+    fast, slow = sens["time_ratio"]
+    assert fast == pytest.approx(2 * slow, rel=1e-9)  # τ 5 ns vs 10 ns
+
+
+def test_rerun_is_served_from_the_cache(micro_run):
+    _, first, second = micro_run
+    assert first["cells"]["cached"] == 0
+    assert second["cells"]["cached"] == second["cells"]["total"] == len(plan_cells(MICRO))
+    assert second["tasks"]["digits"]["headline"] == first["tasks"]["digits"]["headline"]
+
+
+def test_report_has_the_headline_table_and_real_plots(micro_run):
+    root, results, _ = micro_run
+    folder = os.path.join(root, "micro")
+    with open(os.path.join(folder, "report.md"), encoding="utf-8") as fh:
+        report = fh.read()
+    ratio = results["tasks"]["digits"]["headline"]["energy_ratio"]
+    assert f"{ratio:.3g}×" in report
+    assert "proposal expects" in report
+    for png in ("quality_vs_noise.png", "quality_vs_bits.png", "energy_breakdown.png",
+                "convergence.png"):
+        with open(os.path.join(folder, png), "rb") as fh:
+            assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_retention_is_higher_is_better_for_every_metric_kind():
+    assert retention(0.9, 1.0, higher_is_better=True) == pytest.approx(0.9)
+    assert retention(0.02, 0.01, higher_is_better=False) == pytest.approx(0.5)  # error doubled
+    assert retention(-170.0, -150.0, higher_is_better=True) == pytest.approx(150 / 170)
+
+
+def test_cli_dry_run_and_bad_input(capsys, tmp_path):
+    assert main(["bench", "--dry-run", "--tasks", "digits", "--seeds", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "digits/digital/seed3" in out and "pendulum" not in out
+    assert main(["bench", "--suite", "huge"]) == 2
+    assert "suite='huge'" in capsys.readouterr().err
+    assert main(["bench", "--suite", "imagenet32", "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "data-path" in err
+    assert main(["bench", "--suite", "imagenet32", "--dry-run", "--data-path",
+                 str(tmp_path)]) == 0
+    assert "needs a GPU" in capsys.readouterr().out
+    assert main(["bench", "--jobs", "0", "--dry-run"]) == 2
+    assert "jobs=0" in capsys.readouterr().err
