@@ -109,6 +109,7 @@ def test_hardware_differs_from_ideal_when_noise_is_on():
     # The same weights moved to ideal hardware give the digital result again (up to the
     # 40 Picard iterations of this solver).
     noisy.set_hardware(HardwareConfig.preset("ideal"))
+    assert not noisy.deq.training and not noisy.core.training  # still in evaluation mode
     with torch.no_grad():
         torch.testing.assert_close(noisy(x), a, rtol=0, atol=1e-3)
         assert (noisy(x) - noisy(x)).abs().max() == 0

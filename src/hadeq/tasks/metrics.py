@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from hadeq.errors import ConfigError
+
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of samples with ``argmax(logits) == label``."""
@@ -24,8 +26,13 @@ def top_k_accuracy(logits: torch.Tensor, labels: torch.Tensor, k: int = 5) -> fl
 
 def relative_l2_per_sample(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """‖pred_i − target_i‖₂ / ‖target_i‖₂ for each sample i (all trailing dims flattened)."""
-    diff = (pred - target).reshape(pred.shape[0], -1).norm(dim=1)
-    return diff / target.reshape(target.shape[0], -1).norm(dim=1).clamp_min(1e-12)
+    if pred.shape[0] != target.shape[0] or pred[0].numel() != target[0].numel():
+        raise ConfigError("pred.shape", tuple(pred.shape),
+                          f"as many values per sample as the target {tuple(target.shape)}")
+    # Compare flattened samples: a model may answer (B, H·W) for a (B, H, W) field.
+    target = target.reshape(target.shape[0], -1)
+    diff = (pred.reshape(pred.shape[0], -1) - target).norm(dim=1)
+    return diff / target.norm(dim=1).clamp_min(1e-12)
 
 
 def relative_l2(pred: torch.Tensor, target: torch.Tensor) -> float:
