@@ -145,8 +145,9 @@ def _classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[
 
 
 def _regression_metrics(pred: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-    return {"relative_l2": relative_l2(pred, target),
-            "mse": torch.mean((pred - target) ** 2).item()}
+    rel = relative_l2(pred, target)  # also checks that the sizes agree
+    return {"relative_l2": rel,
+            "mse": torch.mean((pred.reshape(target.shape) - target) ** 2).item()}
 
 
 def _relative_l2_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
