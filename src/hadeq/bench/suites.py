@@ -104,9 +104,9 @@ _DIGITS = _plan(
 _DARCY = _plan(
     "darcy32",
     {"kind": "conv_hybrid_deq", "channels": 12, "stem_hidden": 16, "head_hidden": 16},
-    {"epochs": 6, "batch_size": 20, "lr": 3e-3},
+    {"epochs": 10, "batch_size": 20, "lr": 3e-3},
     {"analog_cnn": {"kind": "analog_cnn"}},
-    task_options={"n_train": 160, "n_test": 40},
+    task_options={"n_train": 400, "n_test": 50},
     seeds=(0,),  # a convolutional core on the hardware model is slow on 2 CPU cores
 )
 _PENDULUM = _plan(
