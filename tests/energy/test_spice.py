@@ -110,3 +110,29 @@ def test_parse_ascii_raw() -> None:
     assert raw["v(a)"].tolist() == [1.5, 2.5] and raw["time"].tolist() == [0.0, 1e-9]
     with pytest.raises(DataError):
         raw["v(b)"]
+
+
+def test_spice_runs_a_trained_core_to_the_models_own_equilibrium(ngspice: str,
+                                                                    tmp_path) -> None:
+    """A core trained on digits (not a random one), driven by a real sample's injection."""
+    from hadeq.tasks import get_task
+    from hadeq.training import Trainer, parse_train_config
+
+    config = parse_train_config({
+        "task": "digits", "model": {"kind": "hybrid_deq", "hidden": 16, "stem_hidden": 32},
+        "epochs": 2, "max_train_samples": 300, "seed": 0, "out_dir": str(tmp_path / "run"),
+    })
+    model = Trainer(config, progress=False).fit().model.eval()
+    x = get_task("digits").load(seed=0).x_test[:2]
+    with torch.no_grad():
+        info = model.forward_with_info(x)
+    W = model.core.weight.detach().double()
+    b = model.core.bias.detach().double()
+    for u, z_model in zip(info.u.double(), info.z_star.double(), strict=True):
+        out = compare_core(W, u, b, executable=ngspice)
+        assert out["z_rel_err_fixed_point"] < 0.01
+        assert out["settling_rel_err"] < 0.2
+        assert out["energy_rel_err_transient"] < 0.1
+        z_spice = torch.tensor(out["z_star_spice"], dtype=torch.float64)
+        # The model's own solve stopped at its tolerance (1e-4 relative).
+        assert float((z_spice - z_model).norm() / z_model.norm()) < 0.01
