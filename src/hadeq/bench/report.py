@@ -12,6 +12,7 @@ matplotlib.use("Agg")  # headless: files only
 import matplotlib.pyplot as plt
 
 from hadeq import constants as C
+from hadeq.energy import BUCKETS
 from hadeq.io import write_text_atomic
 
 EXPECTED = {
@@ -111,15 +112,21 @@ def _plot_energy(results: dict[str, Any], path: str) -> None:
             vals = [task["models"][m]["energy_breakdown_j"].get(bucket, 0.0) for m in models]
             if not any(vals):
                 continue
-            ax.bar(range(len(models)), vals, bottom=bottom, label=bucket)
+            color = f"C{BUCKETS.index(bucket) % 10}" if bucket in BUCKETS else None
+            ax.bar(range(len(models)), vals, bottom=bottom, label=bucket, color=color)
             bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
         ax.set_yscale("log")
         ax.set_ylim(bottom=max(min(b for b in bottom if b > 0) / 100, 1e-15))
         ax.set_xticks(range(len(models)), [m.replace("_", "\n") for m in models], fontsize=7)
         ax.set_ylabel("energy per inference (J)")
         ax.set_title(name)
-    axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
+    # One legend for every bucket that appears in any panel.
+    handles: dict[str, Any] = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    fig.legend(list(handles.values()), list(handles), fontsize=7, loc="upper right")
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
