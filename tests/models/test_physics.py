@@ -48,7 +48,7 @@ X = torch.randn(16, 8, dtype=torch.float64, generator=torch.Generator().manual_s
 def test_sparsity_term_zeroes_feedback_cells():
     model = make_model()
     before = near_zero_fraction(model.core.weight, 0.05)
-    l1_before = float(model.core.weight.abs().mean())
+    l1_before = float(model.core.weight.detach().abs().mean())
     # Each SGD step moves every cell by lr/576 towards 0 (mean |W| over 24×24 cells).
     descend(model, PhysicsConfig(sparsity=1.0), X, steps=60, lr=0.5)
     assert float(model.core.weight.abs().mean()) < 0.7 * l1_before

@@ -3,7 +3,6 @@ digital head, for fields (PDE solution operators) and images."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import torch
@@ -12,11 +11,11 @@ from torch import Tensor, nn
 
 from hadeq.analog import AnalogConv2d, HardwareConfig
 from hadeq.analog.quant import quantize_ste
-from hadeq.deq import DEQ, DEQConfig
+from hadeq.deq import DEQ
 from hadeq.errors import ConfigError
 from hadeq.models.conv_config import ConvHybridDEQConfig
+from hadeq.models.core import AnalogCoreDEQ, deq_config, loop_hardware
 from hadeq.models.hybrid import HybridOutput, fake_quantize
-from hadeq.solvers import batched
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh, "hardtanh": F.hardtanh}
 
@@ -46,7 +45,7 @@ def conv_norm_taps(kernel: Tensor) -> Tensor:
     return torch.linalg.matrix_norm(taps, ord=2).sum()
 
 
-class ConvHybridDEQ(nn.Module):
+class ConvHybridDEQ(AnalogCoreDEQ):
     """Convolutional hybrid analog-digital deep equilibrium model.
 
     * digital stem: ``u = Q(D(x))``, one or two 3×3 convs ``in_channels → C`` (ReLU
@@ -82,12 +81,12 @@ class ConvHybridDEQ(nn.Module):
             )
         self.core = AnalogConv2d(c.channels, c.channels, c.kernel_size,
                                  padding=c.kernel_size // 2, bias=True,
-                                 hardware=self._loop_hardware(c.hardware), seed=seed)
+                                 hardware=loop_hardware(c.hardware), seed=seed)
         with torch.no_grad():
             # Start well inside the contraction region (as HybridDEQ does).
             self.core.weight.mul_(0.5)
         self.head = self._make_head(c)
-        self.deq = DEQ(self._deq_config(c))
+        self.deq = DEQ(deq_config(c))
         self.sigma = _ACTIVATIONS[c.activation]
         self.project_contractive_()
 
@@ -107,53 +106,12 @@ class ConvHybridDEQ(nn.Module):
                        nn.Linear(c.head_hidden, c.out_features)]
         return nn.Sequential(*layers)
 
-    # --- hardware -----------------------------------------------------------------------
-    @staticmethod
-    def _loop_hardware(hardware: HardwareConfig) -> HardwareConfig:
-        """The core's hardware inside the loop: no DAC or ADC (the loop is analog)."""
-        return hardware.replace(input_bits=None, input_range=None, output_bits=None,
-                                output_range=None)
-
-    @staticmethod
-    def _deq_config(c: ConvHybridDEQConfig) -> DEQConfig:
-        """The DEQ options, with the loop's read noise handed to ``analog_relaxation``."""
-        noise = {"read_noise": c.hardware.read_noise}
-        changes: dict[str, object] = {}
-        if c.deq.solver == "analog_relaxation":
-            changes["solver_options"] = {**noise, **c.deq.solver_options}
-        if (c.deq.eval_solver or c.deq.solver) == "analog_relaxation":
-            changes["eval_options"] = {**noise, **c.deq.eval_solver_options}
-        return dataclasses.replace(c.deq, **changes) if changes else c.deq
-
-    @property
-    def hardware(self) -> HardwareConfig:
-        return self.config.hardware
-
-    def set_hardware(self, hardware: HardwareConfig, seed: int | None = None) -> None:
-        """Run the same weights on other hardware (and program it with ``seed``)."""
-        self.config = dataclasses.replace(self.config, hardware=hardware)
-        self.deq = DEQ(self._deq_config(self.config)).train(self.training)
+    # --- the core -------------------------------------------------------------------------
+    def _new_core(self, hardware: HardwareConfig, seed: int) -> AnalogConv2d:
         old = self.core
-        self.core = AnalogConv2d(old.in_channels, old.out_channels, old.kernel_size,
-                                 padding=old.padding, bias=True,
-                                 hardware=self._loop_hardware(hardware),
-                                 seed=old.seed if seed is None else seed,
-                                 device=old.weight.device, dtype=old.weight.dtype)
-        with torch.no_grad():
-            self.core.weight.copy_(old.weight)
-            self.core.bias.copy_(old.bias)  # type: ignore[union-attr]
-        self.core.train(old.training)
-
-    def set_eval_solver(self, solver: str, options: dict[str, object] | None = None) -> None:
-        """Solve with ``solver`` (and ``options``) in evaluation mode from now on, e.g.
-        ``analog_relaxation`` to simulate the settling physics of trained weights."""
-        deq = dataclasses.replace(self.config.deq, eval_solver=solver, eval_options=options)
-        self.config = dataclasses.replace(self.config, deq=deq)
-        self.deq = DEQ(self._deq_config(self.config)).train(self.training)
-
-    def program(self, seed: int) -> None:
-        """Sample the core's static non-idealities (programming noise, drift, mismatch)."""
-        self.core.program(seed)
+        return AnalogConv2d(old.in_channels, old.out_channels, old.kernel_size,
+                            padding=old.padding, bias=True, hardware=hardware, seed=seed,
+                            device=old.weight.device, dtype=old.weight.dtype)
 
     @torch.no_grad()
     def operator_norm_bound(self) -> float:
@@ -163,44 +121,11 @@ class ConvHybridDEQ(nn.Module):
             return float(conv_norm_taps(w))
         return float(conv_norm_fft(w, self.config.contraction_grid))
 
-    @torch.no_grad()
-    def project_contractive_(self) -> float:
-        """Scale the core kernel so that its norm bound is ``≤ 1 − margin`` if it left
-        it; returns the bound afterwards."""
-        margin = self.config.contraction_margin
-        norm = self.operator_norm_bound()
-        if margin > 0 and norm > 1.0 - margin:
-            self.core.weight.mul_((1.0 - margin) / norm)
-            return 1.0 - margin
-        return norm
-
-    # --- the maps whose fixed point is z* -----------------------------------------------
-    def _hardware_map(self, z: Tensor, u: Tensor) -> Tensor:
-        return self.sigma(self.core(z) + u)
-
-    def _clean_map(self, z: Tensor, u: Tensor) -> Tensor:
-        return self.sigma(self.core.ideal_forward(z) + u)
-
     def _frozen_map(self, z: Tensor, u: Tensor) -> Tensor:
         core = self.core
         kernel = core.effective_weight().reshape(core.weight.shape)
         return self.sigma(F.conv2d(z, kernel, core.bias, core.stride, core.padding,
                                    core.dilation) + u)
-
-    def maps(self, u: Tensor) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
-        """``(solved, differentiated)`` maps for injection ``u`` in the current mode."""
-        c = self.config
-        if self.training and c.mode == "standard":
-            clean = batched(self._clean_map, u)
-            return clean, clean
-        solver = c.deq.solver if self.training else (c.deq.eval_solver or c.deq.solver)
-        if solver == "analog_relaxation":
-            # The relaxation solver adds the loop's read noise itself, per time step.
-            solved = batched(self._frozen_map, u)
-        else:
-            solved = batched(self._hardware_map, u)
-        proxy = self._frozen_map if c.proxy == "frozen" else self._clean_map
-        return solved, batched(proxy, u)
 
     # --- forward ------------------------------------------------------------------------
     def injection(self, x: Tensor) -> Tensor:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,10 +11,11 @@ from torch import Tensor, nn
 
 from hadeq.analog import AnalogLinear, HardwareConfig
 from hadeq.analog.quant import quantize_ste
-from hadeq.deq import DEQ, DEQConfig
+from hadeq.deq import DEQ
 from hadeq.errors import ConfigError
 from hadeq.models.config import HybridDEQConfig
-from hadeq.solvers import SolverStats, batched
+from hadeq.models.core import AnalogCoreDEQ, deq_config, loop_hardware
+from hadeq.solvers import SolverStats
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh, "hardtanh": F.hardtanh}
 
@@ -42,7 +42,7 @@ class HybridOutput:
     """The forward solve's statistics."""
 
 
-class HybridDEQ(nn.Module):
+class HybridDEQ(AnalogCoreDEQ):
     """Hybrid analog-digital deep equilibrium model.
 
     * digital stem: ``u = Q(D(x))``, an MLP with optional int8-style fake quantization
@@ -75,97 +75,29 @@ class HybridDEQ(nn.Module):
                 nn.Linear(c.stem_hidden, c.hidden),
             )
         self.core = AnalogLinear(c.hidden, c.hidden, bias=True,
-                                 hardware=self._loop_hardware(c.hardware), seed=seed)
+                                 hardware=loop_hardware(c.hardware), seed=seed)
         with torch.no_grad():
             # Start well inside the contraction region: a DEQ that begins slow to settle
             # learns slowly (and costs the analog loop settling time).
             self.core.weight.mul_(0.5)
         self.head = nn.Linear(c.hidden, c.out_features)
-        self.deq = DEQ(self._deq_config(c))
+        self.deq = DEQ(deq_config(c))
         self.sigma = _ACTIVATIONS[c.activation]
         self.project_contractive_()
 
-    # --- hardware -----------------------------------------------------------------------
-    @staticmethod
-    def _loop_hardware(hardware: HardwareConfig) -> HardwareConfig:
-        """The core's hardware inside the loop: no DAC or ADC (the loop is analog)."""
-        return hardware.replace(input_bits=None, input_range=None, output_bits=None,
-                                output_range=None)
-
-    @staticmethod
-    def _deq_config(c: HybridDEQConfig) -> DEQConfig:
-        """The DEQ options, with the loop's read noise handed to ``analog_relaxation``."""
-        noise = {"read_noise": c.hardware.read_noise}
-        changes: dict[str, object] = {}
-        if c.deq.solver == "analog_relaxation":
-            changes["solver_options"] = {**noise, **c.deq.solver_options}
-        if (c.deq.eval_solver or c.deq.solver) == "analog_relaxation":
-            changes["eval_options"] = {**noise, **c.deq.eval_solver_options}
-        return dataclasses.replace(c.deq, **changes) if changes else c.deq
-
-    @property
-    def hardware(self) -> HardwareConfig:
-        return self.config.hardware
-
-    def set_hardware(self, hardware: HardwareConfig, seed: int | None = None) -> None:
-        """Run the same weights on other hardware (and program it with ``seed``)."""
-        self.config = dataclasses.replace(self.config, hardware=hardware)
-        self.deq = DEQ(self._deq_config(self.config)).train(self.training)
+    # --- the core -------------------------------------------------------------------------
+    def _new_core(self, hardware: HardwareConfig, seed: int) -> AnalogLinear:
         old = self.core
-        self.core = AnalogLinear(old.in_features, old.out_features, bias=True,
-                                 hardware=self._loop_hardware(hardware),
-                                 seed=old.seed if seed is None else seed,
-                                 device=old.weight.device, dtype=old.weight.dtype)
-        with torch.no_grad():
-            self.core.weight.copy_(old.weight)
-            self.core.bias.copy_(old.bias)  # type: ignore[union-attr]
-        self.core.train(old.training)
-
-    def set_eval_solver(self, solver: str, options: dict[str, object] | None = None) -> None:
-        """Solve with ``solver`` (and ``options``) in evaluation mode from now on, e.g.
-        ``analog_relaxation`` to simulate the settling physics of trained weights."""
-        deq = dataclasses.replace(self.config.deq, eval_solver=solver, eval_options=options)
-        self.config = dataclasses.replace(self.config, deq=deq)
-        self.deq = DEQ(self._deq_config(self.config)).train(self.training)
-
-    def program(self, seed: int) -> None:
-        """Sample the core's static non-idealities (programming noise, drift, mismatch)."""
-        self.core.program(seed)
+        return AnalogLinear(old.in_features, old.out_features, bias=True, hardware=hardware,
+                            seed=seed, device=old.weight.device, dtype=old.weight.dtype)
 
     @torch.no_grad()
-    def project_contractive_(self) -> float:
-        """Scale the core weight onto ``‖W‖₂ ≤ 1 − margin`` if it left it; returns ``‖W‖₂``."""
-        margin = self.config.contraction_margin
-        norm = float(torch.linalg.matrix_norm(self.core.weight, ord=2))
-        if margin > 0 and norm > 1.0 - margin:
-            self.core.weight.mul_((1.0 - margin) / norm)
-            return 1.0 - margin
-        return norm
-
-    # --- the maps whose fixed point is z* -----------------------------------------------
-    def _hardware_map(self, z: Tensor, u: Tensor) -> Tensor:
-        return self.sigma(self.core(z) + u)
-
-    def _clean_map(self, z: Tensor, u: Tensor) -> Tensor:
-        return self.sigma(self.core.ideal_forward(z) + u)
+    def operator_norm_bound(self) -> float:
+        """``‖W‖₂`` of the float feedback weight (exact)."""
+        return float(torch.linalg.matrix_norm(self.core.weight, ord=2))
 
     def _frozen_map(self, z: Tensor, u: Tensor) -> Tensor:
         return self.sigma(F.linear(z, self.core.effective_weight(), self.core.bias) + u)
-
-    def maps(self, u: Tensor) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
-        """``(solved, differentiated)`` maps for injection ``u`` in the current mode."""
-        c = self.config
-        if self.training and c.mode == "standard":
-            clean = batched(self._clean_map, u)
-            return clean, clean
-        solver = c.deq.solver if self.training else (c.deq.eval_solver or c.deq.solver)
-        if solver == "analog_relaxation":
-            # The relaxation solver adds the loop's read noise itself, per time step.
-            solved = batched(self._frozen_map, u)
-        else:
-            solved = batched(self._hardware_map, u)
-        proxy = self._frozen_map if c.proxy == "frozen" else self._clean_map
-        return solved, batched(proxy, u)
 
     # --- forward ------------------------------------------------------------------------
     def injection(self, x: Tensor) -> Tensor:
