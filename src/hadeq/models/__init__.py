@@ -4,6 +4,7 @@ baselines: feed-forward analog networks (AnalogMLP, AnalogCNN) and the ff-EBM (E
 from hadeq.models.config import HybridDEQConfig
 from hadeq.models.conv_config import ConvHybridDEQConfig
 from hadeq.models.conv_hybrid import ConvHybridDEQ
+from hadeq.models.core import AnalogCoreDEQ, fake_quantize
 from hadeq.models.ep import EPFunction, ep_gradients, hopfield_energy
 from hadeq.models.feedforward import (
     AnalogCNN,
@@ -14,12 +15,13 @@ from hadeq.models.feedforward import (
     parameter_count,
 )
 from hadeq.models.ffebm import FFEBM, EnergyBlock, FFEBMConfig, FFEBMOutput
-from hadeq.models.hybrid import HybridDEQ, HybridOutput, fake_quantize
+from hadeq.models.hybrid import HybridDEQ, HybridOutput
 
 __all__ = [
     "FFEBM",
     "AnalogCNN",
     "AnalogCNNConfig",
+    "AnalogCoreDEQ",
     "AnalogMLP",
     "AnalogMLPConfig",
     "ConvHybridDEQ",

@@ -10,12 +10,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hadeq.analog import AnalogConv2d, HardwareConfig
-from hadeq.analog.quant import quantize_ste
 from hadeq.deq import DEQ
 from hadeq.errors import ConfigError
 from hadeq.models.conv_config import ConvHybridDEQConfig
 from hadeq.models.core import AnalogCoreDEQ, deq_config, loop_hardware
-from hadeq.models.hybrid import HybridOutput, fake_quantize
+from hadeq.models.hybrid import HybridOutput
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh, "hardtanh": F.hardtanh}
 
@@ -136,20 +135,7 @@ class ConvHybridDEQ(AnalogCoreDEQ):
             xs = torch.linspace(0, 1, w, dtype=x.dtype, device=x.device)
             grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")).expand(b, 2, h, w)
             x = torch.cat([x, grid], dim=1)
-        u = self.stem(x)
-        if self.config.injection_bits is not None:
-            u = _quantize_per_sample(u, self.config.injection_bits)
-        bits = self.hardware.input_bits
-        if bits is not None and not (self.training and self.config.mode == "standard"):
-            u = _quantize_per_sample(u, bits)
-        return u
-
-    def adc_read(self, z: Tensor) -> Tensor:
-        """One ADC conversion of each neuron output (σ's range [−1, 1] is full scale)."""
-        bits = self.hardware.output_bits
-        if bits is None or (self.training and self.config.mode == "standard"):
-            return z
-        return quantize_ste(z, bits)
+        return self.quantize_injection(self.stem(x))
 
     def _check_input(self, x: Tensor) -> None:
         c = self.config
@@ -187,8 +173,3 @@ class ConvHybridDEQ(AnalogCoreDEQ):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_with_info(x).output
-
-
-def _quantize_per_sample(u: Tensor, bits: int) -> Tensor:
-    """:func:`fake_quantize` with one range per sample over all channels and pixels."""
-    return fake_quantize(u.reshape(u.shape[0], -1), bits).reshape(u.shape)

@@ -29,10 +29,19 @@ from torch import Tensor, nn
 
 from hadeq.analog import HardwareConfig
 from hadeq.analog.base import AnalogMVM
+from hadeq.analog.quant import quantize_ste
 from hadeq.deq import DEQ, DEQConfig
 from hadeq.solvers import batched
 
 Map = Callable[[Tensor], Tensor]
+
+
+def fake_quantize(x: Tensor, bits: int) -> Tensor:
+    """Symmetric ``bits``-bit quantization of each sample with its own max-abs range over
+    all its values (straight-through gradient)."""
+    flat = x.reshape(x.shape[0], -1)
+    scale = flat.detach().abs().amax(dim=1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
+    return (quantize_ste(flat / scale, bits) * scale).reshape(x.shape)
 
 
 def loop_hardware(hardware: HardwareConfig) -> HardwareConfig:
@@ -113,6 +122,27 @@ class AnalogCoreDEQ(nn.Module):
             self.core.weight.mul_((1.0 - margin) / norm)  # type: ignore[operator]
             return 1.0 - margin
         return norm
+
+    # --- converters ---------------------------------------------------------------------
+    def _converters_on(self) -> bool:
+        """Standard training runs the ideal map: no converters until evaluation."""
+        return not (self.training and self.config.mode == "standard")
+
+    def quantize_injection(self, u: Tensor) -> Tensor:
+        """The digital injection's int-style fake quantization, then the DACs."""
+        if self.config.injection_bits is not None:
+            u = fake_quantize(u, self.config.injection_bits)
+        bits = self.hardware.input_bits
+        if bits is not None and self._converters_on():
+            u = fake_quantize(u, bits)
+        return u
+
+    def adc_read(self, z: Tensor) -> Tensor:
+        """One ADC conversion of each neuron output (σ's range [−1, 1] is full scale)."""
+        bits = self.hardware.output_bits
+        if bits is None or not self._converters_on():
+            return z
+        return quantize_ste(z, bits)
 
     # --- the maps whose fixed point is z* -----------------------------------------------
     def _hardware_map(self, z: Tensor, u: Tensor) -> Tensor:

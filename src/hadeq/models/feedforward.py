@@ -40,7 +40,7 @@ from torch import Tensor, nn
 
 from hadeq.analog import AnalogConv2d, AnalogLinear, HardwareConfig, snr_db
 from hadeq.analog.base import AnalogMVM
-from hadeq.config import check_choice, check_int, from_mapping
+from hadeq.config import check_choice, check_int
 from hadeq.energy import EnergyConfig, EnergyReport, LayerSpec, analog_feedforward_energy
 from hadeq.errors import ConfigError
 from hadeq.models.config import _hardware
@@ -398,22 +398,15 @@ def _image_shape(shape: tuple[int, ...], in_features: int) -> tuple[int, int, in
 
 def configure_analog_mlp(options: Mapping[str, Any], hints: Any) -> AnalogMLPConfig:
     """AnalogMLPConfig from a ``model`` section; in/out features default to the task's."""
-    from hadeq.models.registry import hardware_from, prefixed
+    from hadeq.models.registry import configure_dense
 
-    data: dict[str, Any] = {"in_features": hints.in_features,
-                            "out_features": hints.out_features, **options}
-    if "hardware" in data:
-        data["hardware"] = hardware_from(data["hardware"], "model.hardware")
-    try:
-        return from_mapping(AnalogMLPConfig, data, owner="model")
-    except ConfigError as exc:
-        raise prefixed(exc, "model") from None
+    return configure_dense(AnalogMLPConfig, options, hints)
 
 
 def configure_analog_cnn(options: Mapping[str, Any], hints: Any) -> AnalogCNNConfig:
     """AnalogCNNConfig from a ``model`` section; the image shape defaults to the task's
     ``input_shape`` (a flat square input is read as one channel)."""
-    from hadeq.models.registry import hardware_from, prefixed
+    from hadeq.models.registry import configure
 
     data: dict[str, Any] = {"out_features": hints.out_features, **options}
     if not {"in_channels", "height", "width"} <= set(data):
@@ -421,12 +414,7 @@ def configure_analog_cnn(options: Mapping[str, Any], hints: Any) -> AnalogCNNCon
         data.setdefault("in_channels", ch)
         data.setdefault("height", h)
         data.setdefault("width", w)
-    if "hardware" in data:
-        data["hardware"] = hardware_from(data["hardware"], "model.hardware")
-    try:
-        return from_mapping(AnalogCNNConfig, data, owner="model")
-    except ConfigError as exc:
-        raise prefixed(exc, "model") from None
+    return configure(AnalogCNNConfig, data)
 
 
 def build_analog_mlp(config: AnalogMLPConfig, seed: int = 0) -> AnalogMLP:

@@ -39,7 +39,7 @@ from torch import Tensor, nn
 
 from hadeq.analog import AnalogLinear, HardwareConfig, snr_db
 from hadeq.analog.quant import quantize_ste
-from hadeq.config import check_choice, check_int, check_range, from_mapping
+from hadeq.config import check_choice, check_int, check_range
 from hadeq.deq.config import _frozen
 from hadeq.energy import (
     SOLVERS,
@@ -53,6 +53,7 @@ from hadeq.energy import (
 )
 from hadeq.errors import ConfigError
 from hadeq.models.config import _hardware
+from hadeq.models.core import fake_quantize
 from hadeq.models.ep import (
     ACTIVATIONS,
     FFEBM_BETA,
@@ -61,7 +62,6 @@ from hadeq.models.ep import (
     EPFunction,
     rho,
 )
-from hadeq.models.hybrid import fake_quantize
 from hadeq.solvers import SolverStats, batched, make_solver
 from hadeq.solvers.loop import iterate
 
@@ -444,16 +444,9 @@ class FFEBM(nn.Module):
 # --------------------------------------------------------------------------- registry
 def configure_ffebm(options: Mapping[str, Any], hints: Any) -> FFEBMConfig:
     """FFEBMConfig from a ``model`` section; in/out features default to the task's."""
-    from hadeq.models.registry import hardware_from, prefixed
+    from hadeq.models.registry import configure_dense
 
-    data: dict[str, Any] = {"in_features": hints.in_features,
-                            "out_features": hints.out_features, **options}
-    if "hardware" in data:
-        data["hardware"] = hardware_from(data["hardware"], "model.hardware")
-    try:
-        return from_mapping(FFEBMConfig, data, owner="model")
-    except ConfigError as exc:
-        raise prefixed(exc, "model") from None
+    return configure_dense(FFEBMConfig, options, hints)
 
 
 def build_ffebm(config: FFEBMConfig, seed: int = 0) -> FFEBM:

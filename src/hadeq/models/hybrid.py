@@ -10,7 +10,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hadeq.analog import AnalogLinear, HardwareConfig
-from hadeq.analog.quant import quantize_ste
 from hadeq.deq import DEQ
 from hadeq.errors import ConfigError
 from hadeq.models.config import HybridDEQConfig
@@ -18,12 +17,6 @@ from hadeq.models.core import AnalogCoreDEQ, deq_config, loop_hardware
 from hadeq.solvers import SolverStats
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh, "hardtanh": F.hardtanh}
-
-
-def fake_quantize(x: Tensor, bits: int) -> Tensor:
-    """Symmetric ``bits``-bit quantization of each sample with its own max-abs range (STE)."""
-    scale = x.detach().abs().amax(dim=1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
-    return quantize_ste(x / scale, bits) * scale
 
 
 @dataclass
@@ -102,20 +95,7 @@ class HybridDEQ(AnalogCoreDEQ):
     # --- forward ------------------------------------------------------------------------
     def injection(self, x: Tensor) -> Tensor:
         """Digital stem output after fake quantization and the DACs, ``(B, hidden)``."""
-        u = self.stem(x.reshape(x.shape[0], -1))
-        if self.config.injection_bits is not None:
-            u = fake_quantize(u, self.config.injection_bits)
-        bits = self.hardware.input_bits
-        if bits is not None and not (self.training and self.config.mode == "standard"):
-            u = fake_quantize(u, bits)
-        return u
-
-    def adc_read(self, z: Tensor) -> Tensor:
-        """One ADC conversion of each neuron output (σ's range [−1, 1] is full scale)."""
-        bits = self.hardware.output_bits
-        if bits is None or (self.training and self.config.mode == "standard"):
-            return z
-        return quantize_ste(z, bits)
+        return self.quantize_injection(self.stem(x.reshape(x.shape[0], -1)))
 
     def forward_with_info(self, x: Tensor) -> HybridOutput:
         if (not isinstance(x, Tensor) or x.dim() < 2 or x.shape[0] == 0

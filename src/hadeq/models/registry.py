@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from torch import nn
 
@@ -27,6 +27,8 @@ from hadeq.models.config import HybridDEQConfig
 from hadeq.models.conv_config import ConvHybridDEQConfig
 from hadeq.models.conv_hybrid import ConvHybridDEQ
 from hadeq.models.hybrid import HybridDEQ
+
+T = TypeVar("T")
 
 BUILTIN_MODULES: tuple[str, ...] = ("hadeq.models.feedforward", "hadeq.models.ffebm")
 """Modules imported on the first registry look-up so that their kinds register."""
@@ -154,16 +156,27 @@ def hardware_from(value: Any, field: str) -> HardwareConfig:
                       + ", ".join(HardwareConfig.PRESET_NAMES) + ") or a mapping of its fields")
 
 
-def configure_hybrid_deq(options: Mapping[str, Any], hints: ModelHints) -> HybridDEQConfig:
-    """HybridDEQConfig from a ``model`` section; in/out features default to the task's."""
-    data: dict[str, Any] = {"in_features": hints.in_features, "out_features": hints.out_features,
-                            **options}
+def configure(cls: type[T], data: Mapping[str, Any]) -> T:
+    """The config ``cls`` from a ``model`` section's fields (errors named ``model.<key>``);
+    a ``hardware`` entry may be a preset name or a mapping."""
+    data = dict(data)
     if "hardware" in data:
         data["hardware"] = hardware_from(data["hardware"], "model.hardware")
     try:
-        return from_mapping(HybridDEQConfig, data, owner="model")
+        return from_mapping(cls, data, owner="model")
     except ConfigError as exc:
         raise prefixed(exc, "model") from None
+
+
+def configure_dense(cls: type[T], options: Mapping[str, Any], hints: ModelHints) -> T:
+    """A flat-input model's config; in/out features default to the task's."""
+    return configure(cls, {"in_features": hints.in_features,
+                           "out_features": hints.out_features, **options})
+
+
+def configure_hybrid_deq(options: Mapping[str, Any], hints: ModelHints) -> HybridDEQConfig:
+    """HybridDEQConfig from a ``model`` section; in/out features default to the task's."""
+    return configure_dense(HybridDEQConfig, options, hints)
 
 
 def build_hybrid_deq(config: HybridDEQConfig, seed: int) -> HybridDEQ:
@@ -187,19 +200,13 @@ def configure_conv_hybrid_deq(options: Mapping[str, Any],
                           f"a task with (H, W) or (C, H, W) inputs, not {shape}")
     in_channels = 1 if len(shape) == 2 else shape[0]
     field = hints.out_features == shape[-1] * shape[-2]
-    data: dict[str, Any] = {
+    return configure(ConvHybridDEQConfig, {
         "in_channels": in_channels,
         "out_features": 1 if field else hints.out_features,
         "head": "field" if field else "classes",
         "coordinates": field,
         **options,
-    }
-    if "hardware" in data:
-        data["hardware"] = hardware_from(data["hardware"], "model.hardware")
-    try:
-        return from_mapping(ConvHybridDEQConfig, data, owner="model")
-    except ConfigError as exc:
-        raise prefixed(exc, "model") from None
+    })
 
 
 def build_conv_hybrid_deq(config: ConvHybridDEQConfig, seed: int) -> ConvHybridDEQ:
