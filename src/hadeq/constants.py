@@ -276,3 +276,9 @@ PROPOSAL_SNR_DB = 20.0
 """The SNR at which retention is to be judged (dB)."""
 PROPOSAL_WEIGHT_BITS = 8
 """The analog precision at which retention is to be judged (bits)."""
+
+# --- equilibrium propagation (Nest & Ernoult, NeurIPS 2024, ff-EBM; FACTS.md) ---
+FFEBM_BETA: float = 0.2
+"""Nudging strength β of ff-EBM training (Nest & Ernoult, NeurIPS 2024)."""
+FFEBM_NUDGE_STEPS: int = 5
+"""Nudged-phase steps T2 of ff-EBM training (Nest & Ernoult, NeurIPS 2024)."""

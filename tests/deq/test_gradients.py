@@ -73,7 +73,8 @@ def test_gradcheck_implicit(generator):
 
 
 def test_matches_torchdeq_implicit_backward(generator):
-    torchdeq = pytest.importorskip("torchdeq")
+    # torchdeq is a dev dependency: a missing install must fail, not skip.
+    import torchdeq
     fmap = DenseMap(20, 8, 0.8, generator)
     x = torch.randn(5, 8, dtype=torch.float64, generator=generator, requires_grad=True)
     z0 = torch.zeros(5, 20, dtype=torch.float64)

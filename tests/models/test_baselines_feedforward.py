@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import pytest
@@ -154,7 +155,7 @@ def test_bad_configs_name_the_field(cls: type, kwargs: dict, field: str) -> None
 
 
 def test_registry_builds_feedforward_models() -> None:
-    registry = pytest.importorskip("hadeq.models.registry")
+    registry = importlib.import_module("hadeq.models.registry")
     hints = registry.ModelHints(in_features=64, out_features=10, input_shape=(64,))
     mlp = registry.build_model({"kind": "analog_mlp", "hidden": [32]}, hints)
     assert isinstance(mlp, AnalogMLP) and mlp(torch.randn(2, 64)).shape == (2, 10)

@@ -54,10 +54,6 @@ from hadeq.solvers import SolverStats
 Activation = Literal["hardtanh", "hard_sigmoid"]
 ACTIVATIONS: tuple[str, ...] = ("hardtanh", "hard_sigmoid")
 
-FFEBM_BETA: float = 0.2
-"""Nudging strength β of ff-EBM training (Nest & Ernoult, NeurIPS 2024)."""
-FFEBM_NUDGE_STEPS: int = 5
-"""Nudged-phase steps T2 of ff-EBM training (Nest & Ernoult, NeurIPS 2024)."""
 
 
 def rho(s: Tensor, activation: str) -> Tensor:

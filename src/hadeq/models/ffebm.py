@@ -40,6 +40,7 @@ from torch import Tensor, nn
 from hadeq.analog import AnalogLinear, HardwareConfig, snr_db
 from hadeq.analog.quant import quantize_ste
 from hadeq.config import check_choice, check_int, check_range
+from hadeq.constants import FFEBM_BETA, FFEBM_NUDGE_STEPS
 from hadeq.deq.config import _frozen
 from hadeq.energy import (
     SOLVERS,
@@ -56,8 +57,6 @@ from hadeq.models.config import _hardware
 from hadeq.models.core import fake_quantize
 from hadeq.models.ep import (
     ACTIVATIONS,
-    FFEBM_BETA,
-    FFEBM_NUDGE_STEPS,
     Activation,
     EPFunction,
     rho,
