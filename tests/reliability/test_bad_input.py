@@ -488,3 +488,14 @@ def test_nan_input_is_flagged_not_hidden() -> None:
     for _ in range(200):
         ref = torch.tanh(0.5 * ref + 1.0)
     torch.testing.assert_close(z[0], ref, atol=1e-5, rtol=0)
+
+
+def test_abbreviated_flags_are_refused(capsys):
+    """``--resum`` must not silently mean ``--resume`` (nor ``--dry`` ``--dry-run``)."""
+    from hadeq.cli.main import main
+
+    with pytest.raises(SystemExit) as stop:  # argparse exits on usage errors
+        main(["bench", "--dry"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--dry" in err

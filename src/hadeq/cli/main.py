@@ -28,7 +28,12 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 class _OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line on stderr (exit status 2), like
-    every other hadeq error; ``--help`` still shows the full usage."""
+    every other hadeq error; ``--help`` still shows the full usage. Abbreviated flags
+    are refused: ``--resum`` silently meaning ``--resume`` hides typos."""
+
+    def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> typing.NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -40,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Hybrid analog-digital deep equilibrium models: simulate, train, measure.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                       parser_class=_OneLineParser)
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
