@@ -14,7 +14,7 @@ test: setup
 	$(PYTHON) -m pytest -q
 
 lint:
-	ruff check src tests benchmarks
+	ruff check src tests benchmarks scripts
 
 bench-solvers:
 	$(PYTHON) benchmarks/solvers.py --out results/benchmarks/solvers.json

@@ -282,3 +282,10 @@ FFEBM_BETA: float = 0.2
 """Nudging strength β of ff-EBM training (Nest & Ernoult, NeurIPS 2024)."""
 FFEBM_NUDGE_STEPS: int = 5
 """Nudged-phase steps T2 of ff-EBM training (Nest & Ernoult, NeurIPS 2024)."""
+
+# --- DEQ solver defaults (torchdeq; FACTS.md "DEQ anchors") ---
+TORCHDEQ_F_TOL: float = 1e-3
+"""torchdeq's default forward tolerance f_tol: the residual to which the benchmark runs
+both the digital solver and the analog loop when it measures time to equilibrium."""
+TORCHDEQ_ANDERSON_HISTORY: int = 6
+"""torchdeq's default Anderson history m."""

@@ -21,11 +21,22 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     return config, out
 
 
+TRAIN_ONE_EPOCH = ["--set", "epochs=1", "--set", "optimizer.lr=3e-3",
+                   "--set", "model.deq.solver_options.max_iter=3"]
+
+
+def _ensure_trained(config, out, capsys) -> None:
+    """Train the shared run if an earlier test has not (a test run alone must not skip)."""
+    if not (out / "checkpoint.json").exists():
+        assert main(["train", str(config), "--out", str(out), "--quiet",
+                     *TRAIN_ONE_EPOCH]) == 0
+        capsys.readouterr()
+
+
 def test_train_then_evaluate(trained, capsys) -> None:
     config, out = trained
     code = main(["train", str(config), "--out", str(out), "--json", "--quiet",
-                 "--set", "epochs=1", "--set", "optimizer.lr=3e-3",
-                 "--set", "model.deq.solver_options.max_iter=3"])
+                 *TRAIN_ONE_EPOCH])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     summary = json.loads(captured.out)
@@ -67,8 +78,7 @@ def test_train_then_evaluate(trained, capsys) -> None:
 
 def test_resume_via_cli_continues(trained, capsys) -> None:
     config, out = trained
-    if not (out / "checkpoint.json").exists():
-        pytest.skip("needs test_train_then_evaluate")
+    _ensure_trained(config, out, capsys)
     code = main(["train", str(config), "--out", str(out), "--json", "--quiet", "--resume",
                  "--set", "epochs=2", "--set", "optimizer.lr=3e-3",
                  "--set", "model.deq.solver_options.max_iter=3"])
@@ -125,9 +135,8 @@ def test_bad_files_exit_2(tmp_path, capsys) -> None:
 
 
 def test_evaluate_refuses_non_hardware_overrides(trained, capsys) -> None:
-    _, out = trained
-    if not (out / "checkpoint.json").exists():
-        pytest.skip("needs test_train_then_evaluate")
+    config, out = trained
+    _ensure_trained(config, out, capsys)
     assert main(["evaluate", str(out), "--set", "epochs=3"]) == 2
     assert "hardware.FIELD=VALUE" in _one_error_line(capsys)
     assert main(["evaluate", str(out), "--set", "hardware.read_noise=-1"]) == 2

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from hadeq import constants as C
 from hadeq.analog import HardwareConfig
 from hadeq.bench import measure
 from hadeq.models.feedforward import parameter_count
@@ -26,7 +27,8 @@ def _probe_observations(n: int, seed: int) -> torch.Tensor:
     """Observations of states spread over the whole (θ, θ̇) box, for solver measurements."""
     gen = torch.Generator().manual_seed(seed)
     states = (torch.rand(n, 2, generator=gen, dtype=torch.float64) * 2 - 1)
-    states = states * torch.tensor([math.pi, 8.0], dtype=torch.float64)
+    states = states * torch.tensor([math.pi, C.PENDULUM_MAX_SPEED_RAD_PER_S],
+                                   dtype=torch.float64)
     return observation(states).float()
 
 

@@ -61,7 +61,7 @@ class SuiteConfig:
     regularizer_weights: MappingProxyType[str, float] = field(default_factory=lambda: _frozen(
         {"sparsity": 1e-2, "contraction": 1.0, "conductance": 1e-5, "settling": 1e-2}))
     """λ of each physics-informed term in the regularizer ablation."""
-    settle_tol: float = 1e-3
+    settle_tol: float = C.TORCHDEQ_F_TOL
     """Relative residual to which both the digital solver and the analog loop are run
     when time to equilibrium is measured (torchdeq's default ``f_tol``)."""
     settle_dt_ns: float = 0.5
@@ -81,7 +81,7 @@ class SuiteConfig:
 # Solver options of every DEQ in the suites: torchdeq's default tolerance, and a short
 # stagnation window so solves on noisy hardware stop soon after reaching their floor.
 DEQ_OPTIONS: dict[str, Any] = {
-    "solver_options": {"tol": 1e-3, "max_iter": 40, "stagnation_window": 8},
+    "solver_options": {"tol": C.TORCHDEQ_F_TOL, "max_iter": 40, "stagnation_window": 8},
     "backward_options": {"tol": 1e-4, "max_iter": 40},
 }
 

@@ -6,6 +6,7 @@ import argparse
 import os
 from typing import Any
 
+from hadeq import constants as C
 from hadeq.config import check_int, check_range
 from hadeq.energy import (
     BUCKETS,
@@ -139,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-SETTLE_TOL = 1e-3
+SETTLE_TOL = C.TORCHDEQ_F_TOL
 """Relative residual to which iterations and settling are measured (torchdeq's f_tol)."""
 
 
