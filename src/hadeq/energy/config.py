@@ -132,7 +132,7 @@ class EnergyConfig:
     """Weight columns (outputs) of one crossbar tile."""
 
     # --- amplifiers / neurons (design estimate, not a measurement) -----------------------
-    tau_ns: float = 10.0
+    tau_ns: float = K.LOOP_TAU_NS
     """Neuron time constant τ = R·C of the analog DEQ core, ns; sizes the amplifiers."""
     amp_gbw_tau_product: float = K.AMP_GBW_TAU_PRODUCT
     """GBW·τ: the amplifier unity-gain bandwidth needed to support time constant τ is

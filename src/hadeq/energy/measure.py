@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
+from hadeq import constants as C
 from hadeq.config import check_int, check_range
 from hadeq.energy.reference import random_contractive_core, settling_time_ns
 from hadeq.energy.spice.netlist import default_stop_time_ns
@@ -30,7 +31,7 @@ def measure_random_core(
     samples: int = 8,
     seed: int = 0,
     norm: float = 0.7,
-    tau_ns: float = 10.0,
+    tau_ns: float = C.LOOP_TAU_NS,
     settle_tol: float = 1e-3,
     solver_tol: float = 1e-3,
     history: int = 6,

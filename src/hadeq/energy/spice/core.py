@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hadeq import constants as C
 from hadeq.config import check_range
 from hadeq.energy.config import EnergyConfig
 from hadeq.energy.reference import (
@@ -58,9 +59,9 @@ def simulate_core_spice(
     u: torch.Tensor,
     b: torch.Tensor,
     *,
-    tau_ns: float = 10.0,
-    g_max_us: float = 25.0,
-    v_read_v: float = 0.2,
+    tau_ns: float = C.LOOP_TAU_NS,
+    g_max_us: float = C.PCM_G_MAX_US,
+    v_read_v: float = C.CROSSBAR_READ_V,
     r_wire_ohm: float = 0.0,
     tol: float = 1e-3,
     t_stop_ns: float | None = None,
@@ -143,9 +144,9 @@ def compare_core(
     u: torch.Tensor,
     b: torch.Tensor,
     *,
-    tau_ns: float = 10.0,
-    g_max_us: float = 25.0,
-    v_read_v: float = 0.2,
+    tau_ns: float = C.LOOP_TAU_NS,
+    g_max_us: float = C.PCM_G_MAX_US,
+    v_read_v: float = C.CROSSBAR_READ_V,
     r_wire_ohm: float = 0.0,
     tol: float = 1e-3,
     energy_config: EnergyConfig | None = None,

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from hadeq import constants as C
 from hadeq.config import check_int, check_range
 from hadeq.energy.reference import weight_scale_s
 from hadeq.errors import ConfigError
@@ -85,9 +86,9 @@ def build_core_netlist(
     u: torch.Tensor,
     b: torch.Tensor,
     *,
-    tau_ns: float = 10.0,
-    g_max_us: float = 25.0,
-    v_read_v: float = 0.2,
+    tau_ns: float = C.LOOP_TAU_NS,
+    g_max_us: float = C.PCM_G_MAX_US,
+    v_read_v: float = C.CROSSBAR_READ_V,
     c_neuron_f: float = 1e-12,
     r_wire_ohm: float = 0.0,
     t_stop_ns: float = 1000.0,
