@@ -48,25 +48,27 @@ def deq_workload(model: nn.Module, x: Tensor) -> DEQWorkload:
 
     Measured on one sample: hooks on the stem's and head's layers while the model
     computes its injection and read-out, and the core's MAC counter over one
-    evaluation of the core map.
+    evaluation of the core map (every analog layer in the loop).
     """
     model = copy.deepcopy(model).eval()
     x1 = x[:1]
     if x1.dim() == 3 and getattr(model.config, "in_channels", None) == 1:
         x1 = x1.unsqueeze(1)  # a bare single-channel field
     stem, u = _layer_specs(model.stem, lambda: model.injection(x1), "stem")
-    core: AnalogMVM = model.core
-    core.reset_counters()
+    loop: tuple[AnalogMVM, ...] = model.loop_layers()
+    for layer in loop:
+        layer.reset_counters()
     with torch.no_grad():
         solved, _ = model.maps(torch.zeros_like(u))
         z = solved(torch.zeros_like(u))
-    core_macs = int(core.n_macs)
+    core_macs = sum(int(layer.n_macs) for layer in loop)
     neurons = int(z[0].numel())
     head, _ = _layer_specs(model.head, lambda: model.head(z), "head")
     stem[-1] = dataclasses.replace(stem[-1], out_features=neurons)
     head[0] = dataclasses.replace(head[0], in_features=neurons)
     return DEQWorkload(neurons=neurons, injection=tuple(stem), head=tuple(head),
-                       core_macs=core_macs, core_weights=int(core.weight.numel()))
+                       core_macs=core_macs,
+                       core_weights=sum(int(layer.weight.numel()) for layer in loop))
 
 
 def _solve_stats(model: nn.Module, x: Tensor) -> dict[str, Any]:

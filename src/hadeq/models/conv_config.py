@@ -32,6 +32,13 @@ class ConvHybridDEQConfig:
     kernel_size: int = 3
     """Odd side k of the core's square kernel; zero padding ``k // 2`` keeps H × W."""
 
+    spectral_modes: int = 0
+    """``m > 0`` adds a global path to the core: the field's ``m × m`` lowest sine modes,
+    each mixed across channels by its own learned ``C × C`` crossbar
+    (:class:`~hadeq.analog.spectral.AnalogSpectralMix`, an FNO layer in the sine basis).
+    A local kernel needs about as many iterations as the grid is wide to carry
+    information across it; elliptic PDEs (Darcy flow) need that. 0: local kernel only."""
+
     stem_hidden: int | None = 16
     """Channels of the digital stem's hidden 3×3 conv layer; None: a single 3×3 conv."""
 
@@ -99,6 +106,7 @@ class ConvHybridDEQConfig:
         check_int("out_features", self.out_features, 1, 65_536)
         check_int("channels", self.channels, 1, 65_536)
         check_int("kernel_size", self.kernel_size, 1, 15)
+        check_int("spectral_modes", self.spectral_modes, 0, 4096)
         if self.kernel_size % 2 == 0:
             raise ConfigError("kernel_size", self.kernel_size, "an odd size (1, 3, 5, ...)")
         if self.stem_hidden is not None:

@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hadeq.analog import AnalogConv2d, HardwareConfig
+from hadeq.analog.base import AnalogMVM
+from hadeq.analog.spectral import AnalogSpectralMix
 from hadeq.deq import DEQ
 from hadeq.errors import ConfigError
 from hadeq.models.conv_config import ConvHybridDEQConfig
@@ -53,15 +55,18 @@ class ConvHybridDEQ(AnalogCoreDEQ):
     * analog core: a ``k × k`` convolution ``W`` with C channels and zero padding (an
       :class:`~hadeq.analog.AnalogConv2d`: every pixel's receptive field is one crossbar
       input vector) with digital bias ``b``, in a loop with the amplifiers' σ, settles at
-      ``z* = σ(W ⋆ z* + u + b)`` — no DAC or ADC inside the loop;
+      ``z* = σ(W ⋆ z* + S z* + u + b)`` — no DAC or ADC inside the loop. ``S`` is the
+      optional global spectral path (``spectral_modes > 0``, an
+      :class:`~hadeq.analog.spectral.AnalogSpectralMix`; otherwise ``S = 0``);
     * one ADC read of ``z*`` (``hardware.output_bits``), then a digital head: 1×1 convs
       to ``out_features`` channels per pixel (``field``) or pooling + linear (``classes``).
 
     With the ``ideal`` hardware preset this *is* the digital conv DEQ (one code path).
     Training modes, proxies and evaluation behave exactly as in :class:`HybridDEQ`. The
-    loop is a contraction when ``‖W⋆‖₂ < 1`` (σ is 1-Lipschitz);
-    :meth:`project_contractive_` keeps an upper bound of ``‖W⋆‖₂`` (see
-    :attr:`ConvHybridDEQConfig.norm_bound`) at ``≤ 1 − margin``.
+    loop is a contraction when ``‖W⋆‖₂ + ‖S‖₂ < 1`` (σ is 1-Lipschitz);
+    :meth:`project_contractive_` keeps an upper bound of it (see
+    :attr:`ConvHybridDEQConfig.norm_bound`; ``‖S‖₂`` is exact) at ``≤ 1 − margin``,
+    scaling both paths alike.
     """
 
     def __init__(self, config: ConvHybridDEQConfig, *, seed: int = 0) -> None:
@@ -84,6 +89,10 @@ class ConvHybridDEQ(AnalogCoreDEQ):
         with torch.no_grad():
             # Start well inside the contraction region (as HybridDEQ does).
             self.core.weight.mul_(0.5)
+        self.spectral: AnalogSpectralMix | None = None
+        if c.spectral_modes:
+            self.spectral = AnalogSpectralMix(c.channels, c.channels, c.spectral_modes,
+                                              hardware=loop_hardware(c.hardware), seed=seed + 1)
         self.head = self._make_head(c)
         self.deq = DEQ(deq_config(c))
         self.sigma = _ACTIVATIONS[c.activation]
@@ -112,19 +121,46 @@ class ConvHybridDEQ(AnalogCoreDEQ):
                             padding=old.padding, bias=True, hardware=hardware, seed=seed,
                             device=old.weight.device, dtype=old.weight.dtype)
 
+    def loop_layers(self) -> tuple[AnalogMVM, ...]:
+        return (self.core,) if self.spectral is None else (self.core, self.spectral)
+
+    def set_hardware(self, hardware: HardwareConfig, seed: int | None = None) -> None:
+        super().set_hardware(hardware, seed)
+        old = self.spectral
+        if old is not None:
+            self.spectral = AnalogSpectralMix(
+                old.in_channels, old.out_channels, old.modes, loop_hardware(hardware),
+                seed=self.core.seed + 1, device=old.weight.device, dtype=old.weight.dtype)
+            with torch.no_grad():
+                self.spectral.weight.copy_(old.weight)
+            self.spectral.train(old.training)
+
     @torch.no_grad()
     def operator_norm_bound(self) -> float:
-        """The configured upper bound of ``‖W⋆‖₂`` for the current float kernel."""
+        """The configured upper bound of ``‖W⋆‖₂`` for the current float kernel, plus the
+        exact ``‖S‖₂`` of the spectral path."""
         w = self.core.weight.detach()
         if self.config.norm_bound == "taps":
-            return float(conv_norm_taps(w))
-        return float(conv_norm_fft(w, self.config.contraction_grid))
+            bound = float(conv_norm_taps(w))
+        else:
+            bound = float(conv_norm_fft(w, self.config.contraction_grid))
+        return bound + (0.0 if self.spectral is None else self.spectral.operator_norm())
+
+    # --- the maps whose fixed point is z* -------------------------------------------------
+    def _hardware_map(self, z: Tensor, u: Tensor) -> Tensor:
+        s = 0.0 if self.spectral is None else self.spectral(z)
+        return self.sigma(self.core(z) + s + u)
+
+    def _clean_map(self, z: Tensor, u: Tensor) -> Tensor:
+        s = 0.0 if self.spectral is None else self.spectral.ideal_forward(z)
+        return self.sigma(self.core.ideal_forward(z) + s + u)
 
     def _frozen_map(self, z: Tensor, u: Tensor) -> Tensor:
         core = self.core
         kernel = core.effective_weight().reshape(core.weight.shape)
+        s = 0.0 if self.spectral is None else self.spectral.frozen_forward(z)
         return self.sigma(F.conv2d(z, kernel, core.bias, core.stride, core.padding,
-                                   core.dilation) + u)
+                                   core.dilation) + s + u)
 
     # --- forward ------------------------------------------------------------------------
     def injection(self, x: Tensor) -> Tensor:

@@ -108,18 +108,26 @@ class AnalogCoreDEQ(nn.Module):
         self.config = dataclasses.replace(self.config, deq=deq)
         self._rebuild_deq()
 
+    def loop_layers(self) -> tuple[AnalogMVM, ...]:
+        """The analog layers inside the loop (the energy model counts their MACs)."""
+        return (self.core,)
+
     def program(self, seed: int) -> None:
-        """Sample the core's static non-idealities (programming noise, drift, mismatch)."""
-        self.core.program(seed)
+        """Sample the static non-idealities (programming noise, drift, mismatch) of the
+        loop's arrays; the ``i``-th layer of :meth:`loop_layers` gets ``seed + i`` so that
+        no two arrays share their draws."""
+        for i, layer in enumerate(self.loop_layers()):
+            layer.program(seed + i)
 
     @torch.no_grad()
     def project_contractive_(self) -> float:
-        """Scale the core weight so that ``‖W‖₂ ≤ 1 − margin`` (by
+        """Scale the loop's weights so that ``‖W‖₂ ≤ 1 − margin`` (by
         :meth:`operator_norm_bound`) if it left that ball; returns the norm afterwards."""
         margin = self.config.contraction_margin
         norm = self.operator_norm_bound()
         if margin > 0 and norm > 1.0 - margin:
-            self.core.weight.mul_((1.0 - margin) / norm)  # type: ignore[operator]
+            for layer in self.loop_layers():
+                layer.weight.mul_((1.0 - margin) / norm)  # type: ignore[operator]
             return 1.0 - margin
         return norm
 
