@@ -123,12 +123,13 @@ def core_snr(model: nn.Module, x: Tensor, hardware: HardwareConfig,
              seed: int) -> dict[str, float]:
     """How much the hardware perturbs the analog core, on inputs ``x``.
 
-    * ``mvm_snr_db`` — SNR of the crossbar output ``W z*`` on the chip against the float
-      product (the quantity FACTS.md's "SNR ≥ 20 dB" refers to);
+    * ``mvm_snr_db`` — SNR of the core crossbar's output ``W z*`` on the chip against the
+      float product (the quantity FACTS.md's "SNR ≥ 20 dB" refers to; for a conv core with
+      a spectral path, of the convolution);
     * ``z_snr_db`` — SNR of the chip's equilibrium ``z*`` against the ideal weights' one;
-    * ``feedback_share`` — mean ``‖W z*‖ / ‖u‖``: how much the equilibrium depends on the
-      feedback rather than on the digital injection (near 0, the core acts as a
-      feed-forward layer and analog noise has little to act on).
+    * ``feedback_share`` — mean ``‖W z*‖ / ‖u‖`` (``W``: all the loop's layers): how much
+      the equilibrium depends on the feedback rather than on the digital injection (near
+      0, the core acts as a feed-forward layer and analog noise has little to act on).
     """
     chips = []
     for hw in (HardwareConfig.preset("ideal"), hardware):
@@ -139,8 +140,9 @@ def core_snr(model: nn.Module, x: Tensor, hardware: HardwareConfig,
     with torch.no_grad(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         ideal, real = (c.forward_with_info(x) for c in chips)
-        feedback = chips[0].core.ideal_forward(ideal.z_star) - chips[0].core.bias.view(
-            1, -1, *([1] * (ideal.z_star.dim() - 2)))
+        z = ideal.z_star
+        feedback = sum(layer.ideal_forward(z) for layer in chips[0].loop_layers())
+        feedback = feedback - chips[0].core.bias.view(1, -1, *([1] * (z.dim() - 2)))
         share = (feedback.flatten(1).norm(dim=1) / ideal.u.flatten(1).norm(dim=1)
                  .clamp_min(1e-12)).mean()
         mvm_snr = measure_snr_db(chips[1].core, real.z_star)

@@ -103,7 +103,8 @@ _DIGITS = _plan(
 )
 _DARCY = _plan(
     "darcy32",
-    {"kind": "conv_hybrid_deq", "channels": 12, "stem_hidden": 16, "head_hidden": 16},
+    {"kind": "conv_hybrid_deq", "channels": 12, "stem_hidden": 16, "head_hidden": 16,
+     "spectral_modes": 8},
     {"epochs": 10, "batch_size": 20, "lr": 3e-3},
     {"analog_cnn": {"kind": "analog_cnn"}},
     task_options={"n_train": 400, "n_test": 50},
@@ -128,7 +129,7 @@ SUITES: dict[str, SuiteConfig] = {
                   {"epochs": 15, "batch_size": 128, "lr": 2e-3},
                   {"analog_mlp": {"kind": "analog_mlp"}, "ffebm": {"kind": "ffebm"}},
                   regularizers=True),
-            _plan("darcy32", {"kind": "conv_hybrid_deq"},
+            _plan("darcy32", {"kind": "conv_hybrid_deq", "spectral_modes": 12},
                   {"epochs": 40, "batch_size": 20, "lr": 3e-3},
                   {"analog_cnn": {"kind": "analog_cnn"}},
                   task_options={"n_train": 1000, "n_test": 100}),

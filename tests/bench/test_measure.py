@@ -1,0 +1,41 @@
+"""The bench's measurements of a conv DEQ with a spectral path: the workload counts every
+analog layer in the loop, and the feedback share includes the spectral feedback."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hadeq.analog import HardwareConfig
+from hadeq.bench.measure import core_snr, deq_workload
+from hadeq.models import ConvHybridDEQ, ConvHybridDEQConfig
+
+
+def spectral_model() -> ConvHybridDEQ:
+    torch.manual_seed(0)
+    return ConvHybridDEQ(ConvHybridDEQConfig(in_channels=1, out_features=1, channels=3,
+                                             stem_hidden=None, spectral_modes=2))
+
+
+def test_workload_counts_the_conv_and_the_spectral_path():
+    m, c, h, w, k = 2, 3, 6, 7, 3
+    work = deq_workload(spectral_model(), torch.randn(4, 1, h, w))
+    conv_macs = h * w * c * c * k * k
+    mix_macs = m * m * c * c
+    transform_macs = m * (c * (h * w + m * w) + c * (h * w + m * h))
+    assert work.core_macs == conv_macs + mix_macs + transform_macs
+    assert work.core_weights == c * c * k * k + m * m * c * c
+    assert work.neurons == c * h * w
+
+
+def test_feedback_share_includes_the_spectral_feedback():
+    model = spectral_model()
+    x = torch.randn(3, 1, 6, 6)
+    got = core_snr(model, x, HardwareConfig(weight_bits=8, read_noise=0.02), seed=0)
+    with torch.no_grad():
+        out = model.eval().forward_with_info(x)
+        z = out.z_star
+        fb = F.conv2d(z, model.core.weight, padding=1) + model.spectral.ideal_forward(z)
+        share = (fb.flatten(1).norm(dim=1) / out.u.flatten(1).norm(dim=1)).mean()
+    assert got["feedback_share"] == pytest.approx(float(share), rel=1e-5)
