@@ -22,8 +22,12 @@ standard-normal draws, so they stay frozen while the weights train and the effec
 weights remain differentiable. Whenever no gradient is needed (``torch.no_grad()`` or a
 weight without ``requires_grad``) the effective weights are cached until the weights
 change or the layer is re-programmed, so repeated reads — e.g. the iterations of a
-fixed-point solve — cost one matmul each. :meth:`AnalogMVM.ideal_forward` gives the
-float result, e.g. for a digital proxy or for :func:`hadeq.analog.measure_snr_db`.
+fixed-point solve — cost one pass through the converters and matmuls each.
+:meth:`AnalogMVM.ideal_forward` gives the float result, e.g. for a digital proxy or for
+:func:`hadeq.analog.measure_snr_db`. Steps 1, 3 and 4 run as one autograd function,
+:class:`hadeq.analog.mvm.TiledMVM`, whose backward is that STE derivative written out
+(two matmuls per tile and the clip masks), which keeps training close to the cost of
+:class:`torch.nn.Linear`.
 
 Counters (Python ints since the last :meth:`AnalogMVM.reset_counters`), read by the
 energy model:
@@ -44,13 +48,19 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hadeq.analog.config import DeviceModel, HardwareConfig, WeightScale
-from hadeq.analog.crossbar import ir_drop_factor, tile_grid, tiled_matmul, to_tiles
+from hadeq.analog.crossbar import from_tiles, ir_drop_factor, tile_grid, to_tiles
 from hadeq.analog.devices import pcm_conductance_us
+from hadeq.analog.mvm import TiledMVM, abs_max
 from hadeq.analog.quant import quantize_ste
 from hadeq.errors import ConfigError
 
 _COUNTERS = ("n_vectors", "n_mvms", "n_macs", "n_dac_conversions", "n_adc_conversions")
 _US_TO_S = 1e-6  # conductance in µS times resistance in Ω gives a dimensionless product
+
+
+def _per_output(scale: Tensor) -> Tensor:
+    """A weight scale (0-d, or one per output row) shaped to divide an ``(out, in)``."""
+    return scale if scale.dim() == 0 else scale[:, None]
 
 
 class AnalogMVM(nn.Module):
@@ -82,6 +92,7 @@ class AnalogMVM(nn.Module):
         """Generator for the fresh read noise (None: torch's global generator)."""
         self._program_version = 0
         self._cache: tuple[tuple[Any, ...], Tensor, Tensor] | None = None
+        self._operands_cache: tuple[tuple[Any, ...], Tensor, Tensor] | None = None
         self.reset_counters()
         shape = (self.n_row_tiles, hardware.tile_rows, self.n_col_tiles * hardware.tile_cols)
         n_dev = {DeviceModel.IDEAL: 0, DeviceModel.GAUSSIAN: 1, DeviceModel.PCM: 3}
@@ -114,15 +125,47 @@ class AnalogMVM(nn.Module):
             buf.copy_(draw.to(device=buf.device, dtype=buf.dtype))
         self.seed = seed
         self._program_version += 1
-        self._cache = None
+        self._cache = self._operands_cache = None
 
     # --- static part: effective weights -------------------------------------------------
+    def _weight_key(self) -> tuple[Any, ...]:
+        """Identifies the weights and the programmed chip: every in-place update of the
+        weights (optimizer steps, ``copy_`` under ``no_grad``) bumps ``_version``."""
+        param: Tensor = self.weight  # type: ignore[assignment]
+        return (id(param), param._version, param.data_ptr(), self._program_version,
+                param.dtype, param.device)
+
+    def _effective_operands(self) -> tuple[Tensor, Tensor]:
+        """``(E, w_scale)``: the effective ``(out, in)`` weight in layer units (differentiable
+        with respect to the weights) and the detached digital weight scale. Cached while no
+        gradient is needed; recomputed otherwise (in-place changes through ``.data`` do not
+        bump ``_version``, so a cache could go stale while training)."""
+        param: Tensor = self.weight  # type: ignore[assignment]
+        key = self._weight_key()
+        cacheable = not (torch.is_grad_enabled() and param.requires_grad)
+        cache = self._operands_cache
+        if cacheable and cache is not None and cache[0] == key:
+            return cache[1], cache[2]
+        hw = self.hardware
+        w = self.weight_matrix()
+        if self._ideal_devices():
+            scale = self._weight_scale(w)
+            # Float weights: E is W itself (no copy; the gradient lands on W directly).
+            e = w if hw.weight_bits is None else (
+                quantize_ste(w / _per_output(scale), hw.weight_bits) * _per_output(scale))
+        else:
+            tiles, scale = self.effective_tiles()
+            e = from_tiles(tiles, self.mvm_in, self.mvm_out) * _per_output(scale)
+        if cacheable:
+            self._operands_cache = (key, e, scale)
+        return e, scale
+
     def effective_tiles(self) -> tuple[Tensor, Tensor]:
         """``(w_tiles, w_scale)``: normalised effective weights per tile, shape
         ``(R, tile_rows, C·tile_cols)``, and the digital weight scale (scalar or per
         output). ``w_tiles·w_scale`` is what the crossbars compute with at read time."""
+        key = self._weight_key()
         param: Tensor = self.weight  # type: ignore[assignment]
-        key = (id(param), param._version, self._program_version, param.dtype, param.device)
         cacheable = not (torch.is_grad_enabled() and param.requires_grad)
         if cacheable and self._cache is not None and self._cache[0] == key:
             return self._cache[1], self._cache[2]
@@ -131,22 +174,27 @@ class AnalogMVM(nn.Module):
             self._cache = (key, tiles, scale)
         return tiles, scale
 
+    def _ideal_devices(self) -> bool:
+        hw = self.hardware
+        return hw.device_model == DeviceModel.IDEAL and hw.wire_resistance_ohm == 0.0
+
+    def _weight_scale(self, w: Tensor) -> Tensor:
+        """``max |W|`` of the layer (0-d) or of every output row ``(out,)``, detached: the
+        scale is a digital constant per programming, so the STE gradient of the effective
+        weight with respect to W is exactly identity."""
+        dim = None if self.hardware.weight_scale == WeightScale.LAYER else 1
+        return abs_max(w.detach(), dim).clamp_min(torch.finfo(w.dtype).tiny)
+
     def _compute_effective_tiles(self, w: Tensor) -> tuple[Tensor, Tensor]:
         hw = self.hardware
         tiny = torch.finfo(w.dtype).tiny
-        # The scale is a digital constant per programming: no gradient through it, so the
-        # STE gradient of the effective weight with respect to W is exactly identity.
-        if hw.weight_scale == WeightScale.LAYER:
-            scale = w.detach().abs().amax().clamp_min(tiny)
-            w_hat = w / scale
-        else:
-            scale = w.detach().abs().amax(dim=1).clamp_min(tiny)
-            w_hat = w / scale[:, None]
+        scale = self._weight_scale(w)
+        w_hat = w / _per_output(scale)
         if hw.weight_bits is not None:
             # Quantize before padding so padded cells stay exactly 0.
             w_hat = quantize_ste(w_hat, hw.weight_bits)
         w_hat = to_tiles(w_hat, hw.tile_rows, hw.tile_cols)
-        if hw.device_model == DeviceModel.IDEAL and hw.wire_resistance_ohm == 0.0:
+        if self._ideal_devices():
             return w_hat, scale
 
         span = hw.g_max_us - hw.g_min_us
@@ -178,10 +226,9 @@ class AnalogMVM(nn.Module):
     def effective_weight(self) -> Tensor:
         """The ``(out, in)`` weight the hardware computes with (quantization, device
         model and IR drop included; amplifier mismatch and read noise are not)."""
-        tiles, scale = self.effective_tiles()
-        r, rows, cols = tiles.shape
-        w = tiles.reshape(r * rows, cols)[: self.mvm_in, : self.mvm_out].t()
-        return w * (scale if scale.dim() == 0 else scale[:, None])
+        e = self._effective_operands()[0]
+        # Float weights on ideal devices: e is the weight itself; never hand out an alias.
+        return e.clone() if e is self.weight or e._base is self.weight else e
 
     # --- the analog MVM -----------------------------------------------------------------
     def reset_counters(self) -> None:
@@ -195,54 +242,36 @@ class AnalogMVM(nn.Module):
 
     def _count(self, n: int) -> None:
         r, c = self.n_row_tiles, self.n_col_tiles
-        self.n_vectors += n
-        self.n_mvms += n * r * c
-        self.n_macs += n * self.mvm_in * self.mvm_out
-        self.n_dac_conversions += n * self.mvm_in * c
-        self.n_adc_conversions += n * self.mvm_out * r
+        # Plain attributes: updating __dict__ skips nn.Module.__setattr__ (~10 µs a call).
+        counts = self.__dict__
+        counts["n_vectors"] += n
+        counts["n_mvms"] += n * r * c
+        counts["n_macs"] += n * self.mvm_in * self.mvm_out
+        counts["n_dac_conversions"] += n * self.mvm_in * c
+        counts["n_adc_conversions"] += n * self.mvm_out * r
 
-    def analog_matmul(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """``W x`` through the hardware model for ``x`` of shape ``(N, in)`` → ``(N, out)``.
+    def analog_matmul(self, x: Tensor, generator: torch.Generator | None = None, *,
+                      bias: Tensor | None = None) -> Tensor:
+        """``W x (+ b)`` through the hardware model for ``x`` of shape ``(N, in)`` →
+        ``(N, out)``; the optional digital ``bias`` is added in the same pass.
 
         ``generator`` (default :attr:`read_generator`) seeds the fresh read noise.
         """
         hw = self.hardware
         self._count(x.shape[0])
         if hw.is_exact:
-            return F.linear(x, self.weight_matrix())
+            return F.linear(x, self.weight_matrix(), bias)
         generator = generator if generator is not None else self.read_generator
-        tiles, scale = self.effective_tiles()
-        tiny = torch.finfo(x.dtype).tiny
-        if hw.input_range is not None:
-            x_range = torch.as_tensor(hw.input_range, dtype=x.dtype, device=x.device)
-            x_hat = x * (1.0 / hw.input_range)
-            if hw.input_bits is None:  # otherwise the quantizer clips
-                x_hat = x_hat.clamp(-1.0, 1.0)
-        else:
-            x_range = x.detach().abs().amax(dim=1, keepdim=True).clamp_min(tiny)
-            x_hat = x / x_range
-        if hw.input_bits is not None:
-            x_hat = quantize_ste(x_hat, hw.input_bits)
-        r, rows, _ = tiles.shape
-        x_hat = F.pad(x_hat, (0, r * rows - self.mvm_in)).reshape(-1, r, rows)
-        # Columns past mvm_out are empty padding of the last tile: every later stage is
-        # per column, so computing only the used ones changes nothing but the cost.
-        used = tiles[..., : self.mvm_out]
-        y = tiled_matmul(x_hat, used.to(x.dtype))  # (R, N, out), units of FS
+        e, scale = self._effective_operands()
+        gain = offset = None
         if self.xi_amplifiers.shape[0]:
             amp = self.xi_amplifiers[..., : self.mvm_out].to(x.dtype)
-            y = y * (1.0 + hw.gain_mismatch * amp[0])[:, None, :]
-            y = y + (hw.offset_mismatch * amp[1])[:, None, :]
-        if hw.read_noise > 0.0:
-            noise = torch.randn(y.shape, generator=generator, dtype=y.dtype,
-                                device=y.device)
-            y = y + hw.read_noise * noise
-        if hw.output_bits is not None and hw.output_range is not None:
-            y = quantize_ste(y * (1.0 / hw.output_range), hw.output_bits) * hw.output_range
-        elif hw.output_range is not None:
-            y = y.clamp(-hw.output_range, hw.output_range)
-        y = y.sum(0) if r > 1 else y[0]
-        return y * (x_range * scale.to(x.dtype))
+            if hw.gain_mismatch > 0:
+                gain = 1.0 + hw.gain_mismatch * amp[0]
+            if hw.offset_mismatch > 0:
+                offset = hw.offset_mismatch * amp[1]
+        return TiledMVM.apply(x, e.to(x.dtype), bias, scale.to(x.dtype), gain, offset, hw,
+                              generator)
 
     def ideal_matmul(self, x: Tensor) -> Tensor:
         """The float result ``W x`` for ``x`` of shape ``(N, in)`` (counts nothing)."""

@@ -69,11 +69,11 @@ class AnalogConv2d(AnalogMVM):
         b, _, h, w = x.shape
         cols = F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
         n_pix = cols.shape[-1]
-        y = self.analog_matmul(cols.transpose(1, 2).reshape(b * n_pix, -1), generator)
+        y = self.analog_matmul(cols.transpose(1, 2).reshape(b * n_pix, -1), generator,
+                               bias=self.bias)
         oh, ow = self._out_size(h, w)
         y = y.reshape(b, n_pix, self.out_channels).transpose(1, 2)
-        y = y.reshape(b, self.out_channels, oh, ow)
-        return y + self.bias[:, None, None] if self.bias is not None else y
+        return y.reshape(b, self.out_channels, oh, ow)
 
     def _out_size(self, h: int, w: int) -> tuple[int, int]:
         sizes = []

@@ -66,10 +66,8 @@ class AnalogLinear(AnalogMVM):
             # The same kernel as nn.Linear (fused bias), so the result is bit-identical.
             self._count(x.numel() // self.in_features)
             return nn.functional.linear(x, self.weight, self.bias)
-        lead = x.shape[:-1]
-        y = self.analog_matmul(x.reshape(-1, self.in_features), generator)
-        y = y.reshape(*lead, self.out_features)
-        return y + self.bias if self.bias is not None else y
+        y = self.analog_matmul(x.reshape(-1, self.in_features), generator, bias=self.bias)
+        return y.reshape(*x.shape[:-1], self.out_features)
 
     def ideal_forward(self, x: Tensor) -> Tensor:
         """The float output ``W x + b`` (what :class:`torch.nn.Linear` computes)."""

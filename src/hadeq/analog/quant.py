@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -17,6 +18,27 @@ def n_levels(bits: int) -> int:
 def level_step(bits: int) -> float:
     """Spacing ``Δ = 2 / (L − 1)`` of the ``L = n_levels(bits)`` levels on [−1, 1]."""
     return 2.0 / (n_levels(bits) - 1)
+
+
+def half_range(bits: int) -> float:
+    """``H = (L − 1)/2 = 1/Δ``: the levels ``−1 + k·Δ`` are ``j/H`` for the ``L`` values
+    ``j ∈ {−H, −H + 1, …, H}`` (integers for ``bits ≥ 2``, ±½ for one bit)."""
+    return (n_levels(bits) - 1) / 2
+
+
+def round_levels(t: Tensor, bits: int, *, inplace: bool = False) -> Tensor:
+    """``j = nearest of {−H, −H + 1, …, H} to clip(t, −H, H)`` (``H = half_range(bits)``).
+
+    For ``t = H·v`` this is the quantizer of :func:`quantize_ste` in integer units:
+    ``j/H = −1 + Δ·round((clip(v, −1, 1) + 1)/Δ)`` (the two may differ only for ``v``
+    exactly half-way between two levels). No gradient: for callers that scale into and
+    out of level units themselves. ``inplace`` overwrites ``t``.
+    """
+    h = half_range(bits)
+    j = t.clamp_(-h, h) if inplace else t.clamp(-h, h)
+    if h == math.floor(h):
+        return j.round_()
+    return j.add_(0.5).round_().sub_(0.5)  # one bit: the levels are ±½
 
 
 class _ClipRoundSTE(torch.autograd.Function):

@@ -1,0 +1,259 @@
+"""The tiled analog MVM as one autograd function with a hand-written backward.
+
+Notation (as in :mod:`hadeq.analog.base`): ``x`` of shape ``(N, in)``; ``E`` the
+effective weight in layer units ``(out, in)``; ``s`` the digital weight scale (scalar or
+per output); row tiles ``r = 1 … R`` take the inputs ``i ∈ r``; ``γ_rj``/``o_rj`` the
+amplifier gain/offset mismatch of output ``j`` of tile ``r``; ``σ`` the read noise.
+
+Forward, per tile ``r``, output ``j`` and vector ``n``, in full-scale (FS) units::
+
+    x̂_q = DAC(x / x_range)                              (clip to [−1, 1], round)
+    v_rnj = (1 + γ_rj) · Σ_{i ∈ r} x̂_q,ni · E_ji / s_j + o_rj + σ·ξ_rnj,   ξ ~ N(0, 1)
+    y_nj  = x_range_n · s_j · Σ_r ADC(v_rnj) + b_j       (clip to ±output_range, round)
+
+Backward: the straight-through estimator, i.e. the derivative of the same expression
+with every rounding replaced by identity, so only the clips remain. Writing
+``h_rnj = g_nj · [v_rnj inside the ADC range]`` for the incoming gradient ``g``, the
+scale factors cancel exactly::
+
+    ∂L/∂x_ni = [x_ni inside the DAC range] · Σ_j h_rnj · (1 + γ_rj) · E_ji     (i ∈ r)
+    ∂L/∂E_ji = (1 + γ_rj) · Σ_n h_rnj · x_q,ni        (x_q = x_range · x̂_q, layer units)
+    ∂L/∂b_j  = Σ_n g_nj
+
+— nn.Linear's two matmuls per tile plus one mask per converter. This is what autograd
+computes through the elementwise formulation; doing it by hand avoids keeping ~10
+elementwise intermediates alive and re-running their backward.
+
+How the forward keeps the elementwise passes few: converter inputs are scaled so that
+their levels are the integers of ``[−H, H]`` (``H = (L − 1)/2``, :func:`round_levels`),
+so rounding is one ``round_`` and every scale — ``1/x_range``, ``1/s``, the ADC's
+``H/output_range`` and ``σ`` — is folded into the ``α``/``β`` of the per-tile
+``noise ← β·noise + α·x Eᵀ`` (one ``baddbmm_`` into the noise buffer). The clip masks are
+not stored: the backward recomputes them from the saved pre-clip values inside
+``hardtanh_backward`` (one fused pass that also applies them). The tiles are strided
+views, so nothing is padded or copied per tile.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from hadeq.analog.config import HardwareConfig
+from hadeq.analog.quant import half_range, round_levels
+
+_hardtanh_backward = torch.ops.aten.hardtanh_backward
+
+
+@functools.cache
+def _outside(bound: float, dtype: torch.dtype) -> float:
+    """The next value of ``dtype`` above ``bound`` (> 0): ``hardtanh_backward`` passes the
+    gradient strictly inside (−b, b), and the clips pass it on the closed range."""
+    t = torch.tensor(bound, dtype=dtype)
+    return float(torch.nextafter(t, torch.tensor(math.inf, dtype=dtype)))
+
+
+def abs_max(t: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """``max |t|`` over everything or along ``dim``, as ``max(max t, −min t)``: one pass
+    with no temporary (``linalg.vector_norm(t, inf)`` is ~10× slower on CPU)."""
+    lo, hi = torch.aminmax(t, dim=dim, keepdim=keepdim)
+    return torch.maximum(hi, lo.neg_())
+
+
+def _split(t: Tensor, rows: int) -> list[Tensor]:
+    """The columns of ``t (M, in)`` by row tile, as views: the full tiles as one
+    ``(M, R', rows)`` block, then the remaining columns (a shorter last tile) if any."""
+    m, n = t.shape
+    n_full = n // rows
+    blocks = [] if n_full == 0 else [t.as_strided(
+        (m, n_full, rows), (t.stride(0), rows * t.stride(1), t.stride(1)), t.storage_offset())]
+    return [*blocks, t[:, n_full * rows:]] if n % rows else blocks
+
+
+def _per_cell(gain: Tensor, n_in: int, rows: int) -> Tensor:
+    """A per-(tile, output) factor ``(R, out)`` spread over the ``(out, in)`` cells."""
+    return gain.repeat_interleave(rows, dim=0)[:n_in].t()
+
+
+def _tile_products(a: Tensor, b: Tensor, rows: int) -> list[Tensor]:
+    """``a[r] @ b[:, tile r]`` for ``a (R, M, K)``, ``b (K, in)``, blocked as ``_split``
+    blocks an ``(M, in)`` matrix: the full tiles from one batched matmul (a single BLAS
+    call, which an ``out=`` view would split into one call per tile), the short last
+    tile from one matmul."""
+    blocks = _split(b, rows)
+    n_full = b.shape[1] // rows
+    products = [] if n_full == 0 else [
+        torch.bmm(a[:n_full], blocks[0].transpose(0, 1)).transpose(0, 1)]
+    return [*products, a[-1] @ blocks[-1]] if b.shape[1] % rows else products
+
+
+def _assemble(blocks: list[Tensor], others: list[Any], op: Any, shape: tuple[int, int],
+              rows: int) -> Tensor:
+    """The ``shape`` matrix whose column blocks (as in ``_split``) are
+    ``op(block, other, out)``: one elementwise pass that also writes the tile-major
+    matmul results in their final order. When this backward is itself differentiated
+    (``create_graph``) ``out=`` is not allowed: the blocks are concatenated instead."""
+    if torch.is_grad_enabled():
+        return torch.cat([op(blk, other, None).reshape(shape[0], -1)
+                          for blk, other in zip(blocks, others, strict=True)], dim=1)
+    out = blocks[0].new_empty(shape)
+    for blk, other, dest in zip(blocks, others, _split(out, rows), strict=True):
+        op(blk, other, dest)
+    return out
+
+
+def _mask_op(bound: float) -> Any:
+    """``op`` for ``_assemble``: the gradient where ``|x| ≤ bound``, 0 elsewhere."""
+    def op(grad: Tensor, x: Tensor, out: Tensor | None) -> Tensor:
+        if out is None:
+            return _hardtanh_backward(grad, x, -bound, bound)
+        return torch.ops.aten.hardtanh_backward.grad_input(grad, x, -bound, bound,
+                                                           grad_input=out)
+    return op
+
+
+def _mul_op(grad: Tensor, factor: Tensor | float, out: Tensor | None) -> Tensor:
+    """``op`` for ``_assemble``: ``grad · factor``."""
+    return grad * factor if out is None else torch.mul(grad, factor, out=out)
+
+
+class TiledMVM(torch.autograd.Function):
+    """``y = x_range·s·Σ_r ADC(v_r) + b`` (see the module docstring); ``apply`` takes
+    ``(x, e, bias, scale, gain, offset, hardware, generator)``.
+
+    ``e`` is differentiable (the float weight, or any differentiable function of it);
+    ``scale`` (0-d or ``(out,)``), ``gain = 1 + γ`` and ``offset = o`` (both ``(R, out)``
+    or None) are constants. The read noise is one ``randn((R, N, out))`` draw from
+    ``generator``, as in the elementwise formulation.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, e: Tensor, bias: Tensor | None,  # type: ignore[override]
+                scale: Tensor, gain: Tensor | None, offset: Tensor | None,
+                hw: HardwareConfig, generator: torch.Generator | None) -> Tensor:
+        (n, n_in), out, rows = x.shape, e.shape[0], hw.tile_rows
+        n_tiles = -(-n_in // rows)
+        # DAC: kx·x_fs = x̂_q, the DAC output in FS units.
+        if hw.input_range is not None:
+            x_range: Tensor | float = hw.input_range
+            if hw.input_bits is not None:
+                h_in = half_range(hw.input_bits)
+                kx = round_levels(x * (h_in / hw.input_range), hw.input_bits, inplace=True)
+                x_fs = 1.0 / h_in
+            else:
+                kx = x.clamp(-hw.input_range, hw.input_range)
+                x_fs = 1.0 / hw.input_range
+        else:
+            x_range = abs_max(x, 1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
+            kx = x / x_range  # |kx| ≤ 1 exactly: nothing to clip
+            x_fs = 1.0
+            if hw.input_bits is not None:
+                h_in = half_range(hw.input_bits)
+                kx = round_levels(kx.mul_(h_in), hw.input_bits, inplace=True)
+                x_fs = 1.0 / h_in
+
+        # ADC input units: its levels at the integers of [−H, H]; FS units without bits.
+        adc_bits = hw.output_bits if hw.output_range is not None else None
+        a_out = half_range(adc_bits) / hw.output_range if adc_bits is not None else 1.0
+        w_fwd = e if gain is None else e * _per_cell(gain, n_in, rows)
+        # 1/s goes into alpha (a float; reading it costs nothing on CPU) unless it is per
+        # output or reading it would synchronise a device.
+        if scale.dim() == 0 and scale.device.type == "cpu":
+            alpha = a_out * x_fs / float(scale)
+        else:
+            w_fwd = w_fwd / scale.reshape(-1, 1)
+            alpha = a_out * x_fs
+        if hw.read_noise > 0.0:
+            u = torch.randn((n_tiles, n, out), generator=generator, dtype=x.dtype,
+                            device=x.device)
+            beta = a_out * hw.read_noise
+        else:
+            u = x.new_empty((n_tiles, n, out))
+            beta = 0.0  # the uninitialised buffer is never read
+        if n_tiles == 1:
+            u[0].addmm_(kx, w_fwd.t(), beta=beta, alpha=alpha)
+        else:
+            n_full = n_in // rows
+            for i, (x_blk, w_blk) in enumerate(zip(_split(kx, rows), _split(w_fwd, rows),
+                                                   strict=True)):
+                if i == 0 and n_full:  # u is contiguous: one batched BLAS call
+                    u[:n_full].baddbmm_(x_blk.transpose(0, 1), w_blk.permute(1, 2, 0),
+                                        beta=beta, alpha=alpha)
+                else:
+                    u[-1].addmm_(x_blk, w_blk.t(), beta=beta, alpha=alpha)
+        if offset is not None:
+            u.add_(offset[:, None, :], alpha=a_out)
+
+        # ADC; d = the factor from its output units back to layer units.
+        d = scale * x_range
+        if adc_bits is not None:
+            k = round_levels(u, adc_bits)
+            d = d * (hw.output_range / half_range(adc_bits))
+        elif hw.output_range is not None:
+            k = u.clamp(-hw.output_range, hw.output_range)
+        else:
+            k = u
+        y = k[0] if n_tiles == 1 else k.sum(0)
+        y = torch.addcmul(bias, y, d, out=y) if bias is not None else y.mul_(d)
+
+        ctx.hw, ctx.x_fs = hw, x_fs
+        ctx.adc_bound = (None if hw.output_range is None
+                         else _outside(hw.output_range * a_out, u.dtype))
+        ctx.save_for_backward(x, e, kx, u if ctx.adc_bound is not None else None,
+                              x_range if isinstance(x_range, Tensor) else None, gain)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        x, e, kx, u, x_range_t, gain = ctx.saved_tensors
+        hw: HardwareConfig = ctx.hw
+        n_in, rows = x.shape[1], hw.tile_rows
+        need_x, need_e, need_b = ctx.needs_input_grad[:3]
+        grad_x = grad_e = grad_b = None
+        if need_b:
+            grad_b = g.sum(0)
+        if ctx.adc_bound is not None:
+            h = _hardtanh_backward(g, u, -ctx.adc_bound, ctx.adc_bound)  # (R, N, out)
+        else:
+            h = g.expand(-(-n_in // rows), *g.shape)
+        g_cell = None if gain is None else _per_cell(gain, n_in, rows)
+        single = n_in <= rows  # one row tile: plain matmuls, nothing to reorder
+        if need_x:
+            w_bwd = e if g_cell is None else e * g_cell
+            bound = None if hw.input_range is None else _outside(hw.input_range, x.dtype)
+            if single:
+                grad_x = h[0] @ w_bwd
+                if bound is not None:
+                    grad_x = _hardtanh_backward(grad_x, x, -bound, bound)
+            else:
+                products = _tile_products(h, w_bwd, rows)
+                if bound is not None:
+                    grad_x = _assemble(products, _split(x, rows), _mask_op(bound),
+                                       (x.shape[0], n_in), rows)
+                else:
+                    grad_x = _assemble(products, [1.0] * len(products), _mul_op,
+                                       (x.shape[0], n_in), rows)
+        if need_e:
+            # x_q = x_range·x̂_q = x_range·x_fs·kx in layer units.
+            if hw.input_range is not None:
+                xq, a = kx, ctx.x_fs * hw.input_range
+            else:
+                xq, a = kx * (x_range_t * ctx.x_fs), 1.0
+            if torch.is_grad_enabled():
+                # Double backward: x_q must depend on x through the straight-through
+                # estimator (derivative 1 inside the DAC range, 0 outside).
+                inside = (x.abs() <= hw.input_range) if hw.input_range is not None else 1.0
+                xq, a = xq * a + (x - x.detach()) * inside, 1.0
+            factor: Tensor | float = a if g_cell is None else g_cell * a
+            if single:
+                grad_e = _mul_op(h[0].t() @ xq, factor, None)
+            else:
+                products = _tile_products(h.transpose(1, 2), xq, rows)
+                others = (_split(factor, rows) if isinstance(factor, Tensor)
+                          else [factor] * len(products))
+                grad_e = _assemble(products, others, _mul_op, e.shape, rows)
+        return grad_x, grad_e, grad_b, None, None, None, None, None
