@@ -6,10 +6,12 @@ here, so an interrupted run never leaves a half-written file behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 from hadeq.errors import ConfigError, DataError
@@ -55,40 +57,87 @@ def check_output_dir(field: str, path: str | os.PathLike[str]) -> None:
         raise ConfigError(field, text, f"a writable directory ({probe} is not writable)")
 
 
-def _open_temporary(path: str) -> tuple[int, str]:
-    """Create the folder of ``path`` and a temporary file in it; OSError → DataError."""
+def _fsync_dir(folder: str) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+TEMPORARY_PREFIX = ".tmp-"
+"""Name prefix of the temporary files :func:`write_atomic` creates next to its target."""
+
+
+def write_atomic(path: str, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp_path)``, fsync the file and ``os.replace`` it onto ``path``.
+
+    Readers see the old file or the whole new one; on any error the temporary file is
+    removed and ``path`` is untouched (a process killed mid-write can leave a
+    ``.tmp-*`` file behind: :func:`remove_temporaries` clears them). An unwritable
+    folder raises :class:`DataError`.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(folder, exist_ok=True)
-        return tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMPORARY_PREFIX,
+                                   suffix="-" + os.path.basename(path))
     except OSError as exc:
         raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual mode
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def remove_temporaries(folder: str) -> list[str]:
+    """Delete the ``.tmp-*`` files an interrupted :func:`write_atomic` left in ``folder``
+    (for a folder only one process writes to, e.g. a run being resumed); returns their
+    names."""
+    removed = []
+    with contextlib.suppress(FileNotFoundError):
+        for name in sorted(os.listdir(folder)):
+            full = os.path.join(folder, name)
+            if name.startswith(TEMPORARY_PREFIX) and os.path.isfile(full):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(full)
+                    removed.append(name)
+    return removed
 
 
 def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see either the old file or the whole new one."""
-    fd, tmp = _open_temporary(path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    """Write ``text`` to ``path`` atomically (see :func:`write_atomic`)."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    write_atomic(path, write)
 
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
     """Binary twin of :func:`write_text_atomic`."""
-    fd, tmp = _open_temporary(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    write_atomic(path, write)
 
 
 def write_json_atomic(path: str, obj: Any) -> None:

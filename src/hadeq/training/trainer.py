@@ -35,7 +35,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from hadeq.errors import ConfigError, DataError
-from hadeq.io import check_output_dir
+from hadeq.io import check_output_dir, remove_temporaries, write_text_atomic
 from hadeq.models.registry import build_model, hardware_from
 from hadeq.training.checkpoint import (
     CHECKPOINT_FILE,
@@ -45,7 +45,6 @@ from hadeq.training.checkpoint import (
     jsonable,
     load_checkpoint,
     save_checkpoint,
-    write_text_atomic,
 )
 from hadeq.training.config import TrainConfig, model_hints
 from hadeq.training.distributed import DistContext
@@ -191,7 +190,10 @@ class Trainer:
                 raise DataError(f"checkpoint in {out_dir}: RNG states are missing or "
                                 "malformed") from None
             start_epoch, global_step, history = ckpt.epoch, ckpt.global_step, ckpt.history
-            if dist.is_main:  # metrics.jsonl may hold an epoch the checkpoint never got
+            if dist.is_main:
+                # A run killed mid-write leaves temporaries that nothing else will remove.
+                remove_temporaries(out_dir)
+                # metrics.jsonl may hold an epoch the checkpoint never got.
                 write_text_atomic(os.path.join(out_dir, METRICS_FILE),
                                   "".join(_jsonl(r) for r in history))
         else:
