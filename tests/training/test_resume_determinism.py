@@ -83,3 +83,14 @@ def test_a_finished_run_is_not_overwritten(reference) -> None:
     ref_dir, _ = reference
     with pytest.raises(ConfigError, match="out_dir"):
         Trainer(small_config(ref_dir, {"epochs": 3}), progress=False).fit()
+
+
+def test_resuming_with_another_thread_count_warns(tmp_path) -> None:
+    Trainer(small_config(tmp_path, {"epochs": 1}), progress=False).fit()
+    before = torch.get_num_threads()
+    torch.set_num_threads(before + 1)
+    try:
+        with pytest.warns(RuntimeWarning, match="not be bitwise identical"):
+            Trainer(small_config(tmp_path, {"epochs": 2}), progress=False).fit(resume=True)
+    finally:
+        torch.set_num_threads(before)

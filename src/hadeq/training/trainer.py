@@ -170,6 +170,14 @@ class Trainer:
         start_epoch, global_step = 0, 0
         if resume and has_checkpoint(out_dir):
             ckpt = load_checkpoint(out_dir, expected_config=c.to_dict())
+            threads = ckpt.metadata.get("torch_num_threads")
+            if threads is not None and threads != torch.get_num_threads():
+                # Reduction order depends on the thread count: the run continues correctly
+                # but is not bitwise equal to an uninterrupted one.
+                warnings.warn(f"resuming {out_dir} with {torch.get_num_threads()} torch "
+                              f"threads; it was written with {threads}: the continued run "
+                              "will not be bitwise identical to an uninterrupted one",
+                              RuntimeWarning, stacklevel=2)
             world = ckpt.metadata.get("world_size", 1)
             if world != dist.world_size:
                 raise DataError(f"checkpoint in {out_dir} was written by {world} process(es); "
