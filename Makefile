@@ -20,7 +20,7 @@ bench-solvers:
 	$(PYTHON) benchmarks/solvers.py --out results/benchmarks/solvers.json
 
 bench-analog:
-	$(PYTHON) benchmarks/analog.py --out results/benchmarks/analog.json
+	$(PYTHON) benchmarks/analog.py --repeats 5 --threads 1 --out results/benchmarks/analog.json
 
 bench-stability:
 	$(PYTHON) benchmarks/stability.py --out results/benchmarks/stability.json
