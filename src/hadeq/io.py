@@ -93,8 +93,9 @@ def write_atomic(path: str, write: Callable[[str], None]) -> None:
         raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(fd)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual mode
         write(tmp)
+        # mkstemp creates 0600 (and some writers recreate the file): give the usual mode.
+        os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

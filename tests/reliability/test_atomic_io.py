@@ -28,6 +28,21 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_nothing(tmp_path):
     assert target.read_bytes() == b"new"
 
 
+def test_files_get_the_mode_the_umask_gives_even_if_the_writer_recreates_them(tmp_path):
+    def recreate(tmp: str) -> None:
+        os.unlink(tmp)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+
+    target = tmp_path / "weights.safetensors"
+    old = os.umask(0o022)
+    try:
+        write_atomic(str(target), recreate)
+    finally:
+        os.umask(old)
+    assert oct(target.stat().st_mode & 0o777) == oct(0o644)
+
+
 def test_remove_temporaries_deletes_only_stale_temporaries(tmp_path):
     (tmp_path / ".tmp-abc-state.safetensors").write_bytes(b"partial")
     (tmp_path / "state.safetensors").write_bytes(b"kept")
