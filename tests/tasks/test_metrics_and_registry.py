@@ -7,6 +7,7 @@ import torch
 
 from hadeq.errors import ConfigError
 from hadeq.tasks import accuracy, available_tasks, get_task, relative_l2, top_k_accuracy
+from hadeq.tasks.darcy import DarcyConfig, load_darcy
 
 
 def test_accuracy_and_top5():
@@ -53,5 +54,10 @@ def test_darcy_task_small(tmp_path):
     task = get_task("darcy32")
     d = task.load(seed=3, cache_dir=tmp_path, n_train=3, n_test=2)
     assert d.x_train.shape == (3, 32, 32) and d.y_test.shape == (2, 32, 32)
+    # The task standardises the raw generator output with training-set statistics.
+    raw = load_darcy(DarcyConfig(n_train=3, n_test=2), seed=3, cache_dir=tmp_path)
+    a, u = torch.from_numpy(raw["a_train"]), torch.from_numpy(raw["u_train"])
+    torch.testing.assert_close(d.x_train, (a - a.mean()) / a.std())
+    torch.testing.assert_close(d.y_test, torch.from_numpy(raw["u_test"]) / u.std())
     assert not task.higher_is_better
     assert task.metrics(d.y_test, d.y_test)["relative_l2"] == 0.0
