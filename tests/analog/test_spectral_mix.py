@@ -153,6 +153,11 @@ def test_projection_bounds_the_whole_loop_operator():
         assert float(torch.linalg.matrix_norm(loop, 2)) <= 0.8 + 1e-9
 
 
+def test_a_core_wider_than_a_tile_with_spectral_modes_names_the_model_field():
+    with pytest.raises(ConfigError, match="channels=300 is not allowed: at most tile_rows=256"):
+        spectral_model(channels=300, hardware={"tile_rows": 256})
+
+
 def test_set_hardware_keeps_the_spectral_weights_and_programs_both_arrays():
     m = spectral_model()
     before = m.spectral.weight.detach().clone()

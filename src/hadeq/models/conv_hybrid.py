@@ -90,6 +90,10 @@ class ConvHybridDEQ(AnalogCoreDEQ):
             # Start well inside the contraction region (as HybridDEQ does).
             self.core.weight.mul_(0.5)
         self.spectral: AnalogSpectralMix | None = None
+        if c.spectral_modes and c.channels > c.hardware.tile_rows:
+            raise ConfigError("channels", c.channels, f"at most tile_rows="
+                              f"{c.hardware.tile_rows} with spectral_modes > 0 (every mode's "
+                              "mixing reads its channels on one tile)")
         if c.spectral_modes:
             self.spectral = AnalogSpectralMix(c.channels, c.channels, c.spectral_modes,
                                               hardware=loop_hardware(c.hardware), seed=seed + 1)
