@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from collections.abc import Callable
 
 import torch
 from safetensors.torch import load_file, save_file
+from training_loop import fit_epochs
 
 from hadeq.analog import HardwareConfig
 from hadeq.bench.environment import environment
@@ -135,34 +135,15 @@ def main() -> None:
         model.load_state_dict(load_file(args.init))
         model.set_hardware(hw, seed=args.seed)
         model.project_contractive_()
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    n_used = min(args.n_train, args.train_subset or args.n_train)
-    steps = max(1, args.epochs) * math.ceil(n_used / args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=steps,
-                                                pct_start=0.1 if args.init is None else 0.01)
     x, y = d["x_train"], d["y_train"]
     x, y = x[:args.train_subset], y[:args.train_subset]
-    start = time.perf_counter()
-    history = []
-    for epoch in range(args.epochs):
-        model.train()
-        perm = torch.randperm(len(x))
-        total = 0.0
-        for i in range(0, len(x), args.batch):
-            idx = perm[i:i + args.batch]
-            loss = relative_l2_per_sample(decode(model(x[idx])), y[idx]).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            model.project_contractive_()
-            total += loss.item() * len(idx)
-        elapsed = time.perf_counter() - start
-        history.append({"epoch": epoch, "train_rel_l2": total / len(x), "wall_s": elapsed})
-        print(f"epoch {epoch} train rel L2 {total / len(x):.4f}  {elapsed:.0f}s", flush=True)
-        if elapsed > args.time_limit:
-            break
-    train_s = time.perf_counter() - start
+
+    def loss_fn(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return relative_l2_per_sample(decode(out), target).mean()
+
+    history, train_s = fit_epochs(
+        model, x, y, loss_fn, epochs=args.epochs, batch=args.batch, lr=args.lr,
+        warm_start=args.init is not None, time_limit_s=args.time_limit)
     t0 = time.perf_counter()
     test_err, iters = evaluate(model, d["x_test"], d["y_test"], decode)
     result = {

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+from training_loop import fit_epochs
 
 from hadeq.analog import HardwareConfig
 from hadeq.deq import DEQConfig
@@ -79,31 +79,10 @@ def main() -> None:
     if args.init:
         model.load_state_dict(load_file(args.init))
         model.project_contractive_()
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    steps = max(1, args.epochs) * math.ceil(len(x) / args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=steps,
-                                                pct_start=0.1 if args.init is None else 0.01)
-    start = time.perf_counter()
-    history = []
-    for epoch in range(args.epochs):
-        model.train()
-        perm = torch.randperm(len(x))
-        total = 0.0
-        for i in range(0, len(x), args.batch):
-            idx = perm[i:i + args.batch]
-            loss = F.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            model.project_contractive_()
-            total += loss.item() * len(idx)
-        elapsed = time.perf_counter() - start
-        history.append({"epoch": epoch, "train_loss": total / len(x), "wall_s": elapsed})
-        print(f"epoch {epoch} loss {total / len(x):.4f} {elapsed:.0f}s", flush=True)
-        if elapsed > args.time_limit:
-            break
-    train_s = time.perf_counter() - start
+    history, train_s = fit_epochs(
+        model, x, y, F.cross_entropy, epochs=args.epochs,
+        batch=args.batch, lr=args.lr, warm_start=args.init is not None,
+        time_limit_s=args.time_limit)
     t0 = time.perf_counter()
     acc, iters = evaluate(model, x_te, y_te)
     result = {
