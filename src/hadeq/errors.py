@@ -21,6 +21,15 @@ class ConfigError(HadeqError, ValueError):
         self.allowed = allowed
         super().__init__(f"{field}={value!r} is not allowed: {allowed}")
 
+    def prefixed(self, prefix: str) -> ConfigError:
+        """This error with its field named ``prefix.field`` (a leading class name such as
+        ``HardwareConfig.`` is dropped; a field already under ``prefix`` is kept)."""
+        if self.field == prefix or self.field.startswith(prefix + "."):
+            return self
+        field = self.field.split(".", 1)[1] if self.field[:1].isupper() and "." in self.field \
+            else self.field
+        return ConfigError(f"{prefix}.{field}", self.value, self.allowed)
+
 
 class DataError(HadeqError, ValueError):
     """A data file, checkpoint or external program output is missing or malformed."""

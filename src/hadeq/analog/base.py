@@ -107,6 +107,23 @@ class AnalogMVM(nn.Module):
         """The ``(out, in)`` matrix mapped onto the crossbars."""
         raise NotImplementedError
 
+    def _empty_like(self, hardware: HardwareConfig, seed: int) -> AnalogMVM:
+        """A freshly initialised layer of the same shape, device and dtype on
+        ``hardware`` (its weights are overwritten by :meth:`on_hardware`)."""
+        raise NotImplementedError
+
+    # --- the same weights on other hardware ---------------------------------------------
+    def on_hardware(self, hardware: HardwareConfig, seed: int | None = None) -> AnalogMVM:
+        """A copy of this layer on ``hardware``: same shape, weights, bias and train/eval
+        mode, programmed with ``seed`` (default: this layer's seed). The one way every
+        model moves trained weights onto another chip."""
+        with torch.random.fork_rng(devices=[]):  # the throw-away init draws nothing
+            new = self._empty_like(hardware, self.seed if seed is None else seed)
+        with torch.no_grad():
+            for name, param in self.named_parameters(recurse=False):
+                getattr(new, name).copy_(param)
+        return new.train(self.training)
+
     # --- programming --------------------------------------------------------------------
     def program(self, seed: int) -> None:
         """Sample the static non-idealities of one programmed chip, reproducibly per seed.

@@ -203,17 +203,25 @@ class HardwareConfig:
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> HardwareConfig:
-        """Build from a mapping; a ``preset`` key starts from that preset."""
-        if not isinstance(data, Mapping):
-            raise ConfigError("HardwareConfig", data, "a mapping of option names to values")
-        data = dict(data)
-        name = data.pop("preset", None)
-        if name is None:
-            return from_mapping(cls, data)
-        base = to_dict(cls.preset(name))
-        base.update(data)
-        return from_mapping(cls, base)
+    def parse(cls, value: Any, field: str = "hardware") -> HardwareConfig:
+        """The one hardware parser: a HardwareConfig as it is, a preset name, or a mapping
+        of fields (an optional ``preset`` key starts from that preset). Errors name
+        ``field.<key>``."""
+        if isinstance(value, HardwareConfig):
+            return value
+        try:
+            if isinstance(value, str):
+                return cls.preset(value)
+            if isinstance(value, Mapping):
+                data = dict(value)
+                name = data.pop("preset", None)
+                base = to_dict(cls.preset(name)) if name is not None else {}
+                base.update(data)
+                return from_mapping(cls, base, owner=field)
+        except ConfigError as exc:
+            raise exc.prefixed(field) from None
+        raise ConfigError(field, value, "a preset name (" + ", ".join(cls.PRESET_NAMES)
+                          + ") or a mapping of its fields")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready copy (enums as strings)."""

@@ -61,6 +61,12 @@ class AnalogConv2d(AnalogMVM):
     def weight_matrix(self) -> Tensor:
         return self.weight.reshape(self.out_channels, -1)
 
+    def _empty_like(self, hardware: HardwareConfig, seed: int) -> AnalogConv2d:
+        return AnalogConv2d(self.in_channels, self.out_channels, self.kernel_size,
+                            self.stride, self.padding, self.dilation, self.bias is not None,
+                            hardware, seed=seed, device=self.weight.device,
+                            dtype=self.weight.dtype)
+
     def forward(self, x: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
         """Hardware output for ``x`` of shape ``(B, in_channels, H, W)``."""
         if self.hardware.is_exact:

@@ -53,6 +53,11 @@ class AnalogLinear(AnalogMVM):
     def weight_matrix(self) -> Tensor:
         return self.weight
 
+    def _empty_like(self, hardware: HardwareConfig, seed: int) -> AnalogLinear:
+        return AnalogLinear(self.in_features, self.out_features, self.bias is not None,
+                            hardware, seed=seed, device=self.weight.device,
+                            dtype=self.weight.dtype)
+
     def forward(self, x: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
         """Hardware output for ``x`` of shape ``(..., in_features)``."""
         if not isinstance(x, Tensor) or x.dim() < 1 or x.shape[-1] != self.in_features:

@@ -84,6 +84,10 @@ class AnalogSpectralMix(AnalogMVM):
     def weight_matrix(self) -> Tensor:
         return self.weight.reshape(-1, self.in_channels)
 
+    def _empty_like(self, hardware: HardwareConfig, seed: int) -> AnalogSpectralMix:
+        return AnalogSpectralMix(self.in_channels, self.out_channels, self.modes, hardware,
+                                 seed=seed, device=self.weight.device, dtype=self.weight.dtype)
+
     @torch.no_grad()
     def operator_norm(self) -> float:
         """``‖S‖₂ = max_pq ‖R_pq‖₂`` of the float weights."""
