@@ -2,7 +2,9 @@
 
 ``iterate(solver, f, z0, options)`` runs any registered method with per-sample stopping,
 noise-floor (stagnation) stopping and NaN detection, and returns ``(z, SolverStats)``.
-Built in: ``picard``, ``anderson``, ``broyden``; add your own with :func:`register_solver`.
+Built in (:data:`BUILTIN_SOLVERS`): ``picard``, ``anderson``, ``broyden`` and
+``analog_relaxation`` (:class:`AnalogRelaxation`, the settling of an analog feedback loop);
+add your own with :func:`register_solver`.
 """
 
 from hadeq.solvers.anderson import Anderson
@@ -13,18 +15,19 @@ from hadeq.solvers.loop import iterate, residual
 from hadeq.solvers.options import IterateOptions
 from hadeq.solvers.picard import Picard
 from hadeq.solvers.registry import (
+    BUILTIN_SOLVERS,
     available_solvers,
     get_solver_class,
     make_solver,
     register_solver,
     solver_option_names,
 )
+from hadeq.solvers.relaxation import AnalogRelaxation, settling_time_from_trace
 from hadeq.solvers.stats import SolverStats
 
-for _cls in (Picard, Anderson, Broyden):
-    register_solver(_cls.name, _cls)
-
 __all__ = [
+    "BUILTIN_SOLVERS",
+    "AnalogRelaxation",
     "Anderson",
     "BatchedMap",
     "Broyden",
@@ -40,5 +43,6 @@ __all__ = [
     "make_solver",
     "register_solver",
     "residual",
+    "settling_time_from_trace",
     "solver_option_names",
 ]

@@ -1,17 +1,34 @@
-"""Solvers by name, and building one from a flat mapping of options."""
+"""Solvers by name, and building one from a flat mapping of options.
+
+The built-in solvers are listed in :data:`BUILTIN_SOLVERS`; nothing registers itself on
+import. :func:`register_solver` adds a user's own solver.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from hadeq.config import check_choice, unknown_key_error
 from hadeq.errors import ConfigError
+from hadeq.solvers.anderson import Anderson
 from hadeq.solvers.base import FixedPointSolver
+from hadeq.solvers.broyden import Broyden
 from hadeq.solvers.options import IterateOptions
+from hadeq.solvers.picard import Picard
+from hadeq.solvers.relaxation import AnalogRelaxation
 
-_REGISTRY: dict[str, type[FixedPointSolver]] = {}
+BUILTIN_SOLVERS: Mapping[str, type[FixedPointSolver]] = MappingProxyType({
+    Picard.name: Picard,
+    Anderson.name: Anderson,
+    Broyden.name: Broyden,
+    AnalogRelaxation.name: AnalogRelaxation,
+})
+"""The solvers every ``solve``/``DEQ`` knows by name, without importing anything else."""
+
+_REGISTRY: dict[str, type[FixedPointSolver]] = dict(BUILTIN_SOLVERS)
 
 
 def register_solver(

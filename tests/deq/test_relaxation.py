@@ -1,12 +1,20 @@
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
 
-import hadeq.analog  # noqa: F401  (registers analog_relaxation)
-from hadeq.analog import AnalogRelaxation, settle_network
+from hadeq.analog import settle_network
 from hadeq.errors import ConfigError
-from hadeq.solvers import IterateOptions, available_solvers, iterate, make_solver
+from hadeq.solvers import (
+    BUILTIN_SOLVERS,
+    AnalogRelaxation,
+    IterateOptions,
+    available_solvers,
+    iterate,
+    make_solver,
+)
 
 
 def _contractive(n, lip, seed=0):
@@ -16,10 +24,18 @@ def _contractive(n, lip, seed=0):
 
 
 def test_registered_and_validated():
+    assert BUILTIN_SOLVERS["analog_relaxation"] is AnalogRelaxation
     assert "analog_relaxation" in available_solvers()
     with pytest.raises(ConfigError) as info:
         make_solver("analog_relaxation", {"tau_ns": 10.0, "dt_ns": 20.0})
     assert info.value.field == "dt_ns"
+
+
+def test_known_in_a_fresh_interpreter_without_importing_analog():
+    # No registration by import side effect: the top-level package alone knows the solver.
+    code = ("import sys, hadeq; hadeq.DEQ(solver='analog_relaxation'); "
+            "assert 'hadeq.analog' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
 
 
 def test_reaches_the_same_fixed_point_as_anderson():
