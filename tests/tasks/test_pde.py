@@ -5,17 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hadeq import constants as C
 from hadeq.errors import ConfigError
 from hadeq.tasks import (
     BurgersConfig,
     DarcyConfig,
     grf_1d_periodic,
+    grf_2d_neumann,
     load_burgers,
     load_darcy,
     solve_burgers,
     solve_darcy,
 )
-from hadeq.tasks.cache import cache_path
+from hadeq.tasks.cache import cache_path, write_npz_atomic
+from hadeq.tasks.darcy import DARCY_GENERATOR_VERSION, generate_darcy
 
 
 def _darcy_max_error(s: int, averaging: str) -> float:
@@ -42,7 +45,8 @@ def test_darcy_second_order(averaging):
 def test_darcy_generation_seeded_and_cached(tmp_path):
     cfg = DarcyConfig(resolution=20, n_train=4, n_test=2)
     d1 = load_darcy(cfg, seed=5, cache_dir=tmp_path)
-    path = cache_path({"name": "darcy", "version": 1, "seed": 5, **cfg.__dict__}, tmp_path)
+    recipe = {"name": "darcy", "version": DARCY_GENERATOR_VERSION, "seed": 5, **cfg.__dict__}
+    path = cache_path(recipe, tmp_path)
     assert path.is_file() and list(tmp_path.iterdir()) == [path]  # no temp file left
     mtime = path.stat().st_mtime_ns
     d2 = load_darcy(cfg, seed=5, cache_dir=tmp_path)  # cache hit
@@ -57,6 +61,54 @@ def test_darcy_generation_seeded_and_cached(tmp_path):
     assert np.all(u[:, 0, :] == 0) and np.all(u[:, 1:-1, 1:-1] > 0)
     d4 = load_darcy(cfg, seed=6, cache_dir=tmp_path)
     assert not np.array_equal(d4["a_train"], d1["a_train"]) and len(list(tmp_path.iterdir())) == 2
+
+
+def _darcy_fields(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return grf_2d_neumann(rng, n, 32, shift=C.DARCY_GRF_SHIFT, power=C.DARCY_GRF_POWER)
+
+
+def test_darcy_field_is_mean_zero():
+    """The constant mode is dropped: trapezoidal grid mean zero, as the FNO generator."""
+    g = _darcy_fields(50)
+    w = np.ones(32)
+    w[[0, -1]] = 0.5
+    trapezoid_mean = np.einsum("i,nij,j->n", w, g, w) / w.sum() ** 2
+    assert np.abs(trapezoid_mean).max() < 1e-12 * np.abs(g).max()
+    # with the constant mode kept the field means spread over ~ 1/shift^(power/2) = 1/9
+    rng = np.random.default_rng(0)
+    kept = grf_2d_neumann(rng, 50, 32, shift=C.DARCY_GRF_SHIFT, power=C.DARCY_GRF_POWER,
+                          zero_mean=False)
+    assert np.std(np.einsum("i,nij,j->n", w, kept, w) / w.sum() ** 2) > 0.05
+
+
+def test_darcy_permeability_share_follows_fno_recipe():
+    """Per-field share of a = 12: mean 0.5, std ≈ 0.06 (FNO's GRF.m recipe), no field
+    more than 90% one value. With the constant mode kept the std was ≈ 0.31 and a quarter
+    of the fields were > 90% one value."""
+    cfg = DarcyConfig()
+    a = np.where(_darcy_fields(300) >= 0.0, cfg.coeff_positive, cfg.coeff_negative)
+    share = (a == cfg.coeff_positive).mean(axis=(1, 2))
+    assert abs(share.mean() - 0.5) < 0.05
+    assert share.std() < 0.09
+    assert np.maximum(share, 1.0 - share).max() <= 0.9
+    # the generator that the task uses draws the same fields
+    a_gen, _ = generate_darcy(DarcyConfig(n_train=1, n_test=1), 8, 0)
+    share_gen = (a_gen == cfg.coeff_positive).mean(axis=(1, 2))
+    assert np.maximum(share_gen, 1.0 - share_gen).max() <= 0.9
+
+
+def test_darcy_cache_of_older_generator_is_not_reused(tmp_path):
+    """A file written under the previous generator version is never read back."""
+    cfg = DarcyConfig(resolution=12, n_train=2, n_test=1)
+    old = {"name": "darcy", "version": DARCY_GENERATOR_VERSION - 1, "seed": 0,
+           **cfg.__dict__}
+    stale = {k: np.full((n, 12, 12), -1.0, np.float32)
+             for k, n in (("a_train", 2), ("u_train", 2), ("a_test", 1), ("u_test", 1))}
+    write_npz_atomic(cache_path(old, tmp_path), stale)
+    d = load_darcy(cfg, seed=0, cache_dir=tmp_path)
+    assert set(np.unique(d["a_train"])) <= {3.0, 12.0}
+    assert len(list(tmp_path.iterdir())) == 2
 
 
 def test_darcy_config_validation():

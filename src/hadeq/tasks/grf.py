@@ -10,8 +10,12 @@ modes kept. The series converges fast (coefficients decay like |k|^(−power)), 
 as many modes per direction as grid points loses nothing visible on the grid.
 
 * :func:`grf_2d_neumann` — unit square, Neumann boundary: φ_{kl} = c_k c_l cos(πkx)cos(πly)
-  with c_0 = 1, c_k = √2, λ = π²(k² + l²). Used for the Darcy permeability (the FNO recipe
-  also uses a cosine expansion). The constant mode is kept: it belongs to the measure.
+  with c_0 = 1, c_k = √2, λ = π²(k² + l²). Used for the Darcy permeability. As in the FNO
+  Darcy generator (Li et al. 2020, ``data_generation/darcy/GRF.m``: the same cosine
+  expansion with k, l = 0 .. s−1, and the k = l = 0 coefficient set to zero), the constant
+  mode is dropped by default, so every sample has spatial mean exactly zero. That matters
+  for the thresholded permeability: the constant mode has the largest variance of all
+  (1/shift^power), and with it a large share of the fields comes out nearly all one value.
 * :func:`grf_1d_periodic` — unit circle: φ = 1, √2 cos(2πmx), √2 sin(2πmx), λ = (2πm)².
   Used for the Burgers initial condition.
 """
@@ -38,14 +42,24 @@ def grf_2d_neumann(
     power: float,
     scale: float = 1.0,
     n_modes: int | None = None,
+    zero_mean: bool = True,
 ) -> np.ndarray:
-    """Samples (n_samples, resolution, resolution) on the nodes x_i = i/(resolution − 1)."""
+    """Samples (n_samples, resolution, resolution) on the nodes x_i = i/(resolution − 1).
+
+    With ``zero_mean`` (the default, the FNO recipe) the constant mode k = l = 0 is left
+    out: each sample integrates to zero over the square, and its trapezoidal-rule mean on
+    the node grid is zero to rounding (discrete orthogonality of the cosines for
+    0 < k < 2(resolution − 1)). ``zero_mean=False`` keeps it, giving the full
+    ``scale · (−Δ + shift I)^(−power)`` covariance including the constant eigenfunction.
+    """
     n_modes = n_modes or resolution
     nodes = np.linspace(0.0, 1.0, resolution)
     basis = _neumann_basis(nodes, n_modes)
     k = np.arange(n_modes)
     eig = np.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2)
     std = np.sqrt(scale) * (eig + shift) ** (-power / 2.0)
+    if zero_mean:
+        std[0, 0] = 0.0
     coeff = rng.standard_normal((n_samples, n_modes, n_modes)) * std
     # g[i, j] = Σ_kl basis[i, k] coeff[k, l] basis[j, l]
     return np.einsum("ik,nkl,jl->nij", basis, coeff, basis, optimize=True)
