@@ -39,13 +39,16 @@ def test_model_specific_options_are_refused_for_other_models():
     assert info.value.field == "output_range"
 
 
-def test_from_dict_refuses_unknown_keys_and_applies_presets():
+def test_parse_refuses_unknown_keys_and_applies_presets():
     with pytest.raises(ConfigError) as info:
-        HardwareConfig.from_dict({"weigth_bits": 4})
+        HardwareConfig.parse({"weigth_bits": 4})
     assert "weight_bits" in str(info.value)
-    cfg = HardwareConfig.from_dict({"preset": "rram_4bit", "weight_bits": 3})
+    assert info.value.field.startswith("hardware")
+    cfg = HardwareConfig.parse({"preset": "rram_4bit", "weight_bits": 3})
     assert cfg.weight_bits == 3 and cfg.device_model == DeviceModel.GAUSSIAN
-    assert HardwareConfig.from_dict(cfg.to_dict()) == cfg
+    assert HardwareConfig.parse(cfg.to_dict()) == cfg
+    assert HardwareConfig.parse(cfg) is cfg
+    assert HardwareConfig.parse("rram_4bit") == HardwareConfig.preset("rram_4bit")
     with pytest.raises(ConfigError):
         HardwareConfig.preset("nope")
 
