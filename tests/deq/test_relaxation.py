@@ -5,7 +5,7 @@ import sys
 import pytest
 import torch
 
-from hadeq.analog import settle_network
+import hadeq
 from hadeq.errors import ConfigError
 from hadeq.solvers import (
     BUILTIN_SOLVERS,
@@ -70,37 +70,45 @@ def test_linear_settling_time_matches_tau_log_over_gap():
     torch.testing.assert_close(z, c / (1 - lips[:, None]), atol=1e-3, rtol=0)
 
 
-def test_settle_network_matches_plain_iteration_and_settling_formula():
+def test_solve_by_name_matches_plain_iteration_and_the_linear_settling_formula():
     w = _contractive(12, 0.5, seed=2)
     u = torch.randn(6, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
-    res = settle_network(w, u, tau_ns=5.0, dt_ns=0.5, tol=1e-10)
-    z = torch.zeros_like(u)
-    for _ in range(200):
-        z = torch.tanh(z @ w.t() + u)
-    assert bool(res.converged.all())
-    torch.testing.assert_close(res.z, z, atol=1e-8, rtol=0)
-    # Linear loop (σ = identity) with ‖u‖ = 1: t = τ·ln(1/tol)/(1 − L) for W = L·I.
-    lip, tol = 0.75, 1e-3
+
+    def f(z):
+        return torch.tanh(z @ w.t() + u)
+
+    z, stats = hadeq.solve(f, torch.zeros_like(u), solver="analog_relaxation", tau_ns=5.0,
+                           dt_ns=0.5, tol=1e-10, stop_mode="abs", max_iter=5000)
+    z_ref = torch.zeros_like(u)
+    for _ in range(200):  # plain iteration, a 0.5-contraction: error 0.5^200
+        z_ref = f(z_ref)
+    assert stats.all_converged
+    torch.testing.assert_close(z, z_ref, atol=1e-8, rtol=0)
+    # Linear loop f(z) = L·z + u with ‖u‖ = 1 from z = 0: t = τ·ln(1/tol)/(1 − L).
+    lip, tol, tau = 0.75, 1e-3, 10.0
     u1 = torch.zeros(1, 3, dtype=torch.float64)
     u1[0, 0] = 1.0
-    lin = settle_network(lip * torch.eye(3, dtype=torch.float64), u1, activation=lambda a: a,
-                         tau_ns=10.0, dt_ns=0.1, tol=tol)
-    expected = 10.0 * math.log(1 / tol) / (1 - lip)
-    assert abs(float(lin.settling_time_ns[0]) / expected - 1) < 0.2
+    _, lin = hadeq.solve(lambda z: lip * z + u1, torch.zeros_like(u1),
+                         solver="analog_relaxation", tau_ns=tau, dt_ns=0.1, tol=tol,
+                         stop_mode="abs", max_iter=5000)
+    expected = tau * math.log(1 / tol) / (1 - lip)
+    assert abs(float(lin.extras["settling_time_ns"][0]) / expected - 1) < 0.2
 
 
-@pytest.mark.parametrize("dt", [1.0, 5.0])
-def test_noise_increment_scales_with_sqrt_dt_over_tau(dt):
-    # f ≡ 0 (L = 0): z_k+1 = (1 − h)·z_k + σ·sqrt(h)·ε has stationary variance σ²/(2 − h),
-    # independent of dt up to the Euler factor.
+@pytest.mark.parametrize(("dt", "lip"), [(1.0, 0.0), (5.0, 0.0), (1.0, 0.5), (5.0, 0.5)])
+def test_noise_increment_scales_with_sqrt_dt_over_tau(dt, lip):
+    # f(z) = L·z: z_k+1 = (1 − h(1 − L))·z_k + σ·sqrt(h)·ε has stationary variance
+    # σ²/((2 − h(1 − L))(1 − L)) (the module docstring), independent of dt up to the
+    # Euler factor.
     sigma, tau = 0.2, 10.0
     solver = AnalogRelaxation(tau_ns=tau, dt_ns=dt, read_noise=sigma, seed=0)
     z = torch.zeros(20_000, 1, dtype=torch.float64)
     state = solver.init(z, z)
-    for k in range(int(20 * tau / dt)):
-        z, state = solver.step(state, z, torch.zeros_like(z), k)
+    for k in range(int(40 * tau / dt)):
+        z, state = solver.step(state, z, lip * z, k)
     h = dt / tau
-    assert abs(float(z.std()) / (sigma / math.sqrt(2 - h)) - 1) < 0.05
+    expected = sigma / math.sqrt((2 - h * (1 - lip)) * (1 - lip))
+    assert abs(float(z.std()) / expected - 1) < 0.05
 
 
 def test_noisy_solve_is_reproducible_per_seed():

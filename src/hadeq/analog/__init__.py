@@ -3,9 +3,10 @@
 - :class:`HardwareConfig` and :data:`PRESETS` — the non-idealities of a crossbar array;
 - :class:`AnalogLinear`, :class:`AnalogConv2d` — layers computing on crossbar tiles, with
   ``program(seed)`` and operation counters; :func:`analogize` converts a model;
-- :func:`snr_db`, :func:`measure_snr_db` — output signal-to-noise ratio;
-- :func:`settle_network` simulates the loop ``τ·da/dt = −a + W·σ(a) + u`` directly (the
-  fixed-point solver ``analog_relaxation`` is :class:`hadeq.solvers.AnalogRelaxation`).
+- :func:`snr_db`, :func:`measure_snr_db` — output signal-to-noise ratio.
+
+The settling of an analog feedback loop is the fixed-point solver ``analog_relaxation``
+(:class:`hadeq.solvers.AnalogRelaxation`).
 """
 
 from hadeq.analog.base import AnalogMVM
@@ -14,7 +15,6 @@ from hadeq.analog.conv import AnalogConv2d
 from hadeq.analog.convert import analog_layers, analogize
 from hadeq.analog.linear import AnalogLinear
 from hadeq.analog.metrics import measure_snr_db, snr_db
-from hadeq.analog.relaxation import SettleResult, settle_network
 
 __all__ = [
     "PRESETS",
@@ -23,11 +23,9 @@ __all__ = [
     "AnalogMVM",
     "DeviceModel",
     "HardwareConfig",
-    "SettleResult",
     "WeightScale",
     "analog_layers",
     "analogize",
     "measure_snr_db",
-    "settle_network",
     "snr_db",
 ]

@@ -39,12 +39,6 @@ from hadeq.solvers.base import FixedPointSolver, State
 from hadeq.solvers.stats import SolverStats
 
 
-def _check_time_step(tau_ns: float, dt_ns: float) -> None:
-    check_range("tau_ns", tau_ns, 0.0, None, low_open=True)
-    # dt ≤ τ keeps forward Euler stable for every contraction (|1 − h(1 − λ)| < 1).
-    check_range("dt_ns", dt_ns, 0.0, tau_ns, low_open=True)
-
-
 @dataclass(frozen=True)
 class AnalogRelaxation(FixedPointSolver):
     """Fixed-point "solver" that simulates the analog loop ``τ·dz/dt = f(z) − z``.
@@ -79,7 +73,9 @@ class AnalogRelaxation(FixedPointSolver):
     draws from torch's global generator."""
 
     def __post_init__(self) -> None:
-        _check_time_step(self.tau_ns, self.dt_ns)
+        check_range("tau_ns", self.tau_ns, 0.0, None, low_open=True)
+        # dt ≤ τ keeps forward Euler stable for every contraction (|1 − h(1 − λ)| < 1).
+        check_range("dt_ns", self.dt_ns, 0.0, self.tau_ns, low_open=True)
         check_range("read_noise", self.read_noise, 0.0, None)
         check_range("full_scale", self.full_scale, 0.0, None, low_open=True)
         if self.seed is not None:
