@@ -128,6 +128,11 @@ class HardwareConfig:
     tile_cols: int = C.HERMES_TILE_COLS
     """Crossbar columns (outputs) per tile."""
 
+    tau_ns: float = C.LOOP_TAU_NS
+    """Time constant τ = R·C of the analog feedback loop's neurons in ns (> 0): the loop
+    obeys τ·da/dt = −a + W·σ(a) + u. It sets how fast the loop settles and the amplifier
+    bandwidth (hence bias power) the energy model charges for it."""
+
     gain_mismatch: float = 0.0
     """Static std of the relative gain error of each tile output amplifier (≥ 0)."""
 
@@ -158,6 +163,7 @@ class HardwareConfig:
         check_range("wire_resistance_ohm", self.wire_resistance_ohm, 0.0, None)
         check_int("tile_rows", self.tile_rows, 1, 1 << 20)
         check_int("tile_cols", self.tile_cols, 1, 1 << 20)
+        check_range("tau_ns", self.tau_ns, 0.0, None, low_open=True)
         check_range("gain_mismatch", self.gain_mismatch, 0.0, 1.0, high_open=True)
         check_range("offset_mismatch", self.offset_mismatch, 0.0, None)
         # Model-specific options set for another model would be silently ignored: refuse.

@@ -12,6 +12,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from hadeq.analog.config import HardwareConfig
 from hadeq.bench.assemble import assemble_task
 from hadeq.bench.cells import Cell, Evaluation, run_cell
 from hadeq.bench.environment import environment
@@ -30,7 +31,7 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
     """Every cell of ``suite``: per task and seed, the digitally trained DEQ, the
     physics-aware hybrid and each baseline; per task, one cell per regularizer."""
     headline = dict(suite.headline_hardware)
-    settle = {"tol": suite.settle_tol, "tau_ns": EnergyConfig().tau_ns,
+    settle = {"tol": suite.settle_tol, "tau_ns": HardwareConfig.parse(headline).tau_ns,
               "dt_ns": suite.settle_dt_ns, "hardware": headline}
     cells: list[Cell] = []
     for plan in suite.tasks:
