@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 
+from hadeq.analog.config import HardwareConfig
 from hadeq.energy import (
     BUCKETS,
     DEQWorkload,
@@ -85,11 +86,17 @@ def test_hybrid_deq_by_hand() -> None:
     assert e.memory_j == pytest.approx(10e-12 / 64 * (n * 8 + n * 8))
     assert e.digital_compute_j == 0 and e.accumulation_j == 0
     assert rep.latency_ns == pytest.approx(1.0 + t_s + 1.0)  # DAC + settle + ADC
+    # The circuit is the hardware's: a loop twice as fast needs twice the amplifier
+    # bandwidth (power), and the crossbar draws in proportion to g_max.
+    fast = hybrid_deq_energy(w, [40.0, 60.0], cfg,
+                             hardware=HardwareConfig(tau_ns=5.0, g_max_us=50.0)).energy
+    assert fast.amplifier_j == pytest.approx(2 * e.amplifier_j)
+    assert fast.array_j == pytest.approx(2 * xbar + bitline)
 
 
 def test_feedforward_tiles_and_accumulation() -> None:
-    cfg = EnergyConfig(tile_rows=256, tile_cols=256)
-    rep = analog_feedforward_energy([LayerSpec(600, 300, activation=False)], cfg)
+    cfg, hw = EnergyConfig(), HardwareConfig(tile_rows=256, tile_cols=256)
+    rep = analog_feedforward_energy([LayerSpec(600, 300, activation=False)], cfg, hardware=hw)
     # 3 row blocks × 2 column blocks.
     assert rep.counts["dac_conversions"] == 600 * 2
     assert rep.counts["adc_conversions"] == 300 * 3
@@ -98,8 +105,12 @@ def test_feedforward_tiles_and_accumulation() -> None:
     acc = 600 * 0.1e-12 + 2 * 900 * 32 * 10e-12 / 64
     assert rep.energy.accumulation_j == pytest.approx(acc)
     # Every layer of a feed-forward net converts in and out.
-    two = analog_feedforward_energy([LayerSpec(64, 64), LayerSpec(64, 10)], cfg)
+    two = analog_feedforward_energy([LayerSpec(64, 64), LayerSpec(64, 10)], cfg, hardware=hw)
     assert two.counts["dac_conversions"] == 128 and two.counts["adc_conversions"] == 74
+    # Smaller tiles of the hardware: 10 × 5 blocks of 64 × 64.
+    small = analog_feedforward_energy([LayerSpec(600, 300, activation=False)], cfg,
+                                      hardware=HardwareConfig(tile_rows=64, tile_cols=64))
+    assert small.counts["tiles"] == 50 and small.counts["adc_conversions"] == 300 * 10
     with pytest.raises(ConfigError):
         analog_feedforward_energy([], cfg)
 
@@ -125,5 +136,11 @@ def test_analog_linear_counters() -> None:
     single = analog_feedforward_energy([LayerSpec(300, 40, activation=False)])
     assert rep.counts["n_vectors"] == 5
     assert rep.total_j == pytest.approx(5 * single.total_j, rel=1e-12)
+    # A layer is priced on its own hardware's tiles.
+    hw = HardwareConfig(tile_rows=64, tile_cols=16)
+    small = analog.AnalogLinear(300, 40, hardware=hw)
+    small(torch.randn(5, 300))
+    single = analog_feedforward_energy([LayerSpec(300, 40, activation=False)], hardware=hw)
+    assert analog_layer_energy(small).total_j == pytest.approx(5 * single.total_j, rel=1e-12)
     with pytest.raises(ConfigError):
         analog_layer_energy(object())

@@ -6,7 +6,9 @@ import math
 
 import pytest
 
+from hadeq.analog.config import HardwareConfig
 from hadeq.energy import EnergyConfig
+from hadeq.energy.config import HARDWARE_FIELDS, with_overrides
 from hadeq.errors import ConfigError
 
 
@@ -14,11 +16,11 @@ def test_amplifier_power_matches_first_order_formula() -> None:
     cfg = EnergyConfig()
     # P = V_DD · 2π·GBW·C_L / (gm/ID), GBW = 10 / 10 ns = 1 GHz (FACTS: ≈ 34 µW).
     expected = 0.8 * 2 * math.pi * 1e9 * 100e-15 / 15.0
-    assert cfg.amp_power_per_amp_w() == pytest.approx(expected, rel=1e-12)
+    assert cfg.amp_power_per_amp_w(10.0) == pytest.approx(expected, rel=1e-12)
     assert 30e-6 < expected < 36e-6
     # GBW tied to τ: halving τ doubles the power; an explicit power replaces the estimate.
     assert cfg.amp_power_per_amp_w(5.0) == pytest.approx(2 * expected)
-    assert EnergyConfig(amp_power_w=1e-6).amp_power_per_amp_w() == 1e-6
+    assert EnergyConfig(amp_power_w=1e-6).amp_power_per_amp_w(10.0) == 1e-6
 
 
 def test_component_figures_by_hand() -> None:
@@ -30,7 +32,7 @@ def test_component_figures_by_hand() -> None:
     assert cfg.e_mac_j("fp16") == pytest.approx(1.1e-12 + 0.4e-12)
     # V²·G·t example of FACTS: 0.2 V, 25 µS, 128 ns → 128 fJ per cell at g_max.
     full = EnergyConfig(g_mean_fraction=1.0, input_activity=1.0)
-    assert full.crossbar_power_w(1) * 128e-9 == pytest.approx(128e-15)
+    assert full.crossbar_power_w(1, 25.0) * 128e-9 == pytest.approx(128e-15)
     assert cfg.e_memory_bits_j(128, "sram") == pytest.approx(20e-12)
     assert cfg.e_memory_bits_j(64, "dram") == pytest.approx(1.3e-9)
     assert cfg.digital_latency_ns(257) == pytest.approx(2.0)  # ⌈257/256⌉ cycles at 1 GHz
@@ -42,7 +44,6 @@ def test_component_figures_by_hand() -> None:
         ({"adc_bits": 0}, "adc_bits"),
         ({"adc_fom_j": -1e-15}, "adc_fom_j"),
         ({"digital_precision": "int4"}, "digital_precision"),
-        ({"tau_ns": 0.0}, "tau_ns"),
         ({"input_activity": 1.5}, "input_activity"),
         ({"weight_memory": "flash"}, "weight_memory"),
     ],
@@ -58,9 +59,23 @@ def test_from_mapping_and_overrides() -> None:
         EnergyConfig.from_mapping({"adc_bit": 8})
     cfg = EnergyConfig.from_mapping({"adc_bits": 6, "adc_fom_j": 5e-14})
     assert cfg.e_adc_j() == pytest.approx(5e-14 * 64)
-    over = EnergyConfig().with_overrides(["adc_bits=6", "digital_precision=fp16", "tau_ns=20"])
-    assert (over.adc_bits, over.digital_precision, over.tau_ns) == (6, "fp16", 20.0)
-    for bad in (["adc_bits"], ["adc_bits=x"], ["nope=1"], ["adc_bits=99"]):
+    over = EnergyConfig().with_overrides(["adc_bits=6", "digital_precision=fp16"])
+    assert (over.adc_bits, over.digital_precision) == (6, "fp16")
+    for bad in (["adc_bits"], ["adc_bits=x"], ["nope=1"], ["adc_bits=99"], ["tau_ns=20"]):
         with pytest.raises(ConfigError):
             EnergyConfig().with_overrides(bad)
     assert set(EnergyConfig().to_dict()) >= {"adc_fom_j", "amp_gbw_tau_product"}
+
+
+def test_circuit_parameters_live_in_the_hardware_config_only() -> None:
+    energy_fields = set(EnergyConfig().to_dict())
+    hardware_fields = set(HardwareConfig().to_dict())
+    assert set(HARDWARE_FIELDS) <= hardware_fields
+    assert not set(HARDWARE_FIELDS) & energy_fields
+    cfg, hw = with_overrides(["adc_bits=6", "tau_ns=20", "tile_rows=64"], EnergyConfig(),
+                             HardwareConfig())
+    assert (cfg.adc_bits, hw.tau_ns, hw.tile_rows) == (6, 20.0, 64)
+    for bad, field in ((["tau_ns=0"], "tau_ns"), (["tau_ns=inf"], "tau_ns"),
+                       (["read_noise=0.1"], "read_noise")):
+        with pytest.raises(ConfigError, match=field):
+            with_overrides(bad, EnergyConfig(), HardwareConfig())

@@ -9,6 +9,7 @@ import tempfile
 import pytest
 import torch
 
+from hadeq.analog.config import HardwareConfig
 from hadeq.energy import random_contractive_core
 from hadeq.energy.spice import (
     build_core_netlist,
@@ -39,7 +40,9 @@ def test_spice_matches_software(ngspice: str, n: int, norm: float, seed: int) ->
 def test_spice_ir_drop_follows_first_order_model(ngspice: str) -> None:
     n, r_wire = 8, 100.0
     W, u, b = random_contractive_core(n, norm=0.7, seed=1)
-    out = compare_core(W, u, b, r_wire_ohm=r_wire, executable=ngspice)
+    out = compare_core(W, u, b, hardware=HardwareConfig(wire_resistance_ohm=r_wire),
+                       executable=ngspice)
+    assert out["r_wire_ohm"] == r_wire
     # The wires matter: SPICE departs from the ideal fixed point ...
     assert out["z_rel_err_fixed_point"] > 2e-3
     # ... and the first-order IR-drop model explains it within its documented error,

@@ -8,6 +8,7 @@ import statistics
 from collections.abc import Mapping
 from typing import Any
 
+from hadeq.analog.config import HardwareConfig
 from hadeq.bench.schema import DIGITAL, HYBRID, STANDARD, headline
 from hadeq.bench.suites import SuiteConfig, TaskPlan
 from hadeq.energy import (
@@ -38,9 +39,10 @@ def workload_from(data: Mapping[str, Any]) -> DEQWorkload:
     )
 
 
-def _energy_pair(cells: list[dict[str, Any]], config: EnergyConfig,
+def _energy_pair(cells: list[dict[str, Any]], config: EnergyConfig, hardware: HardwareConfig,
                  settle_key: str = "settling") -> tuple[EnergyReport, EnergyReport, float]:
-    """Digital-DEQ and hybrid reports averaged over seeds, and the digital core time."""
+    """Digital-DEQ and hybrid reports averaged over seeds, and the digital core time; the
+    hybrid runs on ``hardware`` (its loop time constant rescales the measured settling)."""
     digital, hybrid, core = [], [], []
     for cell in cells:
         work = workload_from(cell["workload"])
@@ -49,9 +51,15 @@ def _energy_pair(cells: list[dict[str, Any]], config: EnergyConfig,
         core.append(cell["digital"]["iterations_mean"] * t_it)
         # Settling time scales with τ: the loop's dynamics are τ·dz/dt = f(z) − z.
         settle = cell[settle_key]
-        t_settle = settle["settling_time_ns"] * config.tau_ns / settle["tau_ns"]
-        hybrid.append(hybrid_deq_energy(work, t_settle, config))
+        t_settle = _settling_ns(settle, hardware)
+        hybrid.append(hybrid_deq_energy(work, t_settle, config, hardware=hardware))
     return _average(digital), _average(hybrid), statistics.fmean(core)
+
+
+def _settling_ns(settle: Mapping[str, Any], hardware: HardwareConfig) -> float:
+    """A measured settling time rescaled to ``hardware``'s loop time constant: the loop's
+    dynamics are τ·dz/dt = f(z) − z, so time scales with τ."""
+    return settle["settling_time_ns"] * hardware.tau_ns / settle["tau_ns"]
 
 
 def _average(reports: list[EnergyReport]) -> EnergyReport:
@@ -85,9 +93,10 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
     digital_cells, physics_cells = by_role["digital"], by_role["physics_aware"]
     # The digital DEQ's iterations come from its own (float-trained) weights; the hybrid
     # rows' settling times from the weights each training produced.
-    e_digital, e_standard, core_time = _energy_pair(digital_cells, energy)
-    _, e_hybrid, _ = _energy_pair(physics_cells, energy)
     headline_hw = dict(suite.headline_hardware)
+    hardware = HardwareConfig.parse(headline_hw)
+    e_digital, e_standard, core_time = _energy_pair(digital_cells, energy, hardware)
+    _, e_hybrid, _ = _energy_pair(physics_cells, energy, hardware)
 
     def row(cells_: list[dict[str, Any]], label: str, report: EnergyReport | None,
             hardware: Mapping[str, Any] | None, description: str, **extra: Any) -> dict:
@@ -148,8 +157,9 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
     result: dict[str, Any] = {
         "kind": task.kind, "metric": task.primary_metric,
         "higher_is_better": task.higher_is_better, "models": models,
-        "ablations": _ablations(plan, suite, digital_cells, physics_cells, by_role, energy),
-        "sensitivity": _sensitivity(suite, digital_cells, physics_cells, energy),
+        "ablations": _ablations(plan, suite, digital_cells, physics_cells, by_role, energy,
+                                hardware),
+        "sensitivity": _sensitivity(suite, digital_cells, physics_cells, energy, hardware),
         "curves": {
             "digital_residual": digital_cells[0]["digital"]["residual_trace"],
             "analog_residual": physics_cells[0]["settling"]["residual_trace"],
@@ -162,7 +172,7 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
 
 def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str, Any]],
                physics_cells: list[dict[str, Any]], by_role: dict[str, list[dict[str, Any]]],
-               energy: EnergyConfig) -> dict[str, Any]:
+               energy: EnergyConfig, hardware: HardwareConfig) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, values, fmt in (("weight_bits", suite.weight_bits, "bits={}"),
                              ("read_noise", suite.read_noise, "noise={}")):
@@ -177,7 +187,7 @@ def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str,
         if not (role.startswith("reg:") or role == "physics_aware"):
             continue
         cell = cells_[0]
-        _, e_h, _ = _energy_pair([cell], energy)
+        _, e_h, _ = _energy_pair([cell], energy, hardware)
         regs.append({
             "term": role.removeprefix("reg:") if role != "physics_aware" else "none",
             "quality": cell["evaluations"]["headline"]["quality"],
@@ -192,16 +202,23 @@ def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str,
 
 
 def _sensitivity(suite: SuiteConfig, digital_cells: list[dict[str, Any]],
-                 physics_cells: list[dict[str, Any]], energy: EnergyConfig) -> dict[str, Any]:
+                 physics_cells: list[dict[str, Any]], energy: EnergyConfig,
+                 hardware: HardwareConfig) -> dict[str, Any]:
+    """Energy and time ratios with one assumption swept: an :class:`EnergyConfig` field or
+    a circuit field of the hardware (e.g. ``tau_ns``)."""
     out: dict[str, Any] = {}
+    hardware_fields = {f.name for f in dataclasses.fields(HardwareConfig)}
     for name, values in suite.sensitivity.items():
         energy_ratio, time_ratio = [], []
         for v in values:
-            config = dataclasses.replace(energy, **{name: v})
-            e_d, _, core = _energy_pair(digital_cells, config)
-            _, e_h, _ = _energy_pair(physics_cells, config)
-            settle = statistics.fmean(c["settling"]["settling_time_ns"] * config.tau_ns
-                                      / c["settling"]["tau_ns"] for c in physics_cells)
+            config, hw = energy, hardware
+            if name in hardware_fields:
+                hw = hardware.replace(**{name: v})
+            else:
+                config = dataclasses.replace(energy, **{name: v})
+            e_d, _, core = _energy_pair(digital_cells, config, hw)
+            _, e_h, _ = _energy_pair(physics_cells, config, hw)
+            settle = statistics.fmean(_settling_ns(c["settling"], hw) for c in physics_cells)
             energy_ratio.append(e_d.total_j / e_h.total_j)
             time_ratio.append(core / settle)
         out[name] = {"values": list(values), "energy_ratio": energy_ratio,

@@ -7,7 +7,8 @@ import os
 from typing import Any
 
 from hadeq import constants as C
-from hadeq.config import check_int, check_range
+from hadeq.analog.config import HardwareConfig
+from hadeq.config import check_choice, check_int, check_range
 from hadeq.energy import (
     BUCKETS,
     DEQWorkload,
@@ -15,6 +16,7 @@ from hadeq.energy import (
     digital_deq_energy,
     hybrid_deq_energy,
 )
+from hadeq.energy.config import HARDWARE_FIELDS, with_overrides
 from hadeq.errors import ConfigError
 from hadeq.io import check_output_dir, dumps_json, write_text_atomic
 
@@ -29,10 +31,12 @@ per-sample numbers with --iterations (digital solver iterations) and --settling-
 (||W||_2 = --norm, seeded by --seed): Anderson iterations to relative residual 1e-3 and
 Euler-simulated settling to |z - z*| <= 1e-3.
 
-Every component constant is an EnergyConfig field; override any with --set KEY=VALUE
-(repeatable), e.g. --set adc_fom_j=5e-14 --set amp_gbw_tau_product=5. The amplifier bias
-power is a first-order design estimate, P = V_DD * 2*pi*GBW*C_L / (gm/ID) with
-GBW = amp_gbw_tau_product / tau_ns -- not a measurement; sweep it.
+Every component constant is an EnergyConfig field; the circuit (g_max_us, tile_rows,
+tile_cols and the loop time constant tau_ns) is the --hardware preset's, or a checkpoint's
+own hardware. Override any of these with --set KEY=VALUE (repeatable), e.g.
+--set adc_fom_j=5e-14 --set tau_ns=20. The amplifier bias power is a first-order design
+estimate, P = V_DD * 2*pi*GBW*C_L / (gm/ID) with GBW = amp_gbw_tau_product / tau_ns --
+not a measurement; sweep it.
 """
 
 
@@ -63,8 +67,13 @@ def register(subparsers: Any) -> None:
                    help="a trained DEQ (a `hadeq train` output directory): its layer sizes, "
                         "its Anderson iterations and its simulated settling time on its own "
                         "hardware are measured on the task's test inputs")
+    p.add_argument("--hardware", default="ideal", metavar="PRESET",
+                   help="hardware preset whose circuit is priced: "
+                        + ", ".join(HardwareConfig.PRESET_NAMES) + " (default ideal; a "
+                        "--checkpoint brings its own)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override an EnergyConfig field (repeatable)")
+                   help="override an EnergyConfig field or a hardware field ("
+                        + ", ".join(HARDWARE_FIELDS) + "); repeatable")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--out", default=None, metavar="FILE", help="also write the JSON to FILE")
     p.set_defaults(handler=run)
@@ -83,7 +92,9 @@ def _parse_list(field: str, text: str | None, kind: type) -> list[Any] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = EnergyConfig().with_overrides(args.overrides)
+    check_choice("--hardware", args.hardware, HardwareConfig.PRESET_NAMES)
+    config, hardware = with_overrides(args.overrides, EnergyConfig(),
+                                      HardwareConfig.preset(args.hardware))
     if args.out:
         check_output_dir("--out", os.path.dirname(os.path.abspath(args.out)))
         if os.path.isdir(args.out):
@@ -101,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     model_info = {"neurons": args.neurons, "in_features": args.in_features,
                   "out_features": args.out_features}
     if args.checkpoint is not None:
-        workload, measured = _measure_checkpoint(args.checkpoint, config, args.samples)
+        workload, hardware, measured = _measure_checkpoint(args.checkpoint, args.overrides,
+                                                           args.samples)
         iterations = iterations or measured["iterations_mean"]
         settling = settling or measured["settling_time_ns"]
         model_info = {"checkpoint": args.checkpoint, "neurons": workload.neurons}
@@ -109,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         from hadeq.energy.measure import measure_random_core
 
         m = measure_random_core(args.neurons, samples=args.samples, seed=args.seed,
-                                norm=args.norm, tau_ns=config.tau_ns, history=args.history)
+                                norm=args.norm, hardware=hardware, history=args.history)
         measured = {"source": "random contractive core", "norm": args.norm, "seed": args.seed}
         if iterations is None:
             iterations = m.iterations
@@ -119,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
             measured["settling_time_ns"] = settling
     digital = digital_deq_energy(workload, iterations, config, solver=args.solver,
                                  history=args.history)
-    hybrid = hybrid_deq_energy(workload, settling, config)
+    hybrid = hybrid_deq_energy(workload, settling, config, hardware=hardware)
     result = {
         "schema": "hadeq.energy/1",
         "model": {**model_info, "solver": args.solver, "history": args.history},
@@ -129,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         "energy_ratio_digital_over_hybrid": digital.total_j / hybrid.total_j,
         "latency_ratio_digital_over_hybrid": digital.latency_ns / hybrid.latency_ns,
         "config": config.to_dict(),
+        "hardware": hardware.to_dict(),
     }
     text = dumps_json(result)
     if args.out:
@@ -144,26 +157,30 @@ SETTLE_TOL = C.TORCHDEQ_F_TOL
 """Relative residual to which iterations and settling are measured (torchdeq's f_tol)."""
 
 
-def _measure_checkpoint(directory: str, config: EnergyConfig,
-                        samples: int) -> tuple[DEQWorkload, dict[str, Any]]:
-    """Workload, digital iterations and analog settling of a trained DEQ checkpoint."""
-    from hadeq.bench.measure import analog_settling, deq_workload, digital_iterations
-    from hadeq.cli.evaluate import load_trained
+def _measure_checkpoint(directory: str, overrides: list[str], samples: int
+                        ) -> tuple[DEQWorkload, HardwareConfig, dict[str, Any]]:
+    """Workload, hardware (the model's, with the ``--set`` hardware overrides), digital
+    iterations and analog settling of a trained DEQ checkpoint."""
+    from hadeq.bench.measure import analog_settling, digital_iterations
+    from hadeq.models import AnalogCoreDEQ
+    from hadeq.training import load_trained
 
-    model, train_config = load_trained(directory)
-    if not hasattr(model, "set_eval_solver"):
+    model, train_config, _ = load_trained(directory)
+    if not isinstance(model, AnalogCoreDEQ):
         raise ConfigError("--checkpoint", directory, "a DEQ model (hybrid_deq or "
                           "conv_hybrid_deq); baselines report their energy in `hadeq bench`")
     data = train_config.task_spec.load(seed=train_config.seed, **train_config.task_options)
     x = data.x_test[:samples]
     digital = digital_iterations(model, x, SETTLE_TOL)
-    settle = analog_settling(model, x, model.hardware, SETTLE_TOL, config.tau_ns,
-                             config.tau_ns / 20, train_config.eval_seed)
+    _, hardware = with_overrides(overrides, EnergyConfig(), model.hardware)
+    assert hardware is not None
+    settle = analog_settling(model, x, hardware, SETTLE_TOL, hardware.tau_ns,
+                             hardware.tau_ns / 20, train_config.eval_seed)
     measured = {"source": directory, "samples": int(x.shape[0]), "tol": SETTLE_TOL,
                 "iterations_mean": digital["iterations_mean"],
                 "settling_time_ns": settle["settling_time_ns"],
                 "settled_fraction": settle["converged_fraction"]}
-    return deq_workload(model, x), measured
+    return model.workload(x), hardware, measured
 
 
 def _table(result: dict[str, Any]) -> str:

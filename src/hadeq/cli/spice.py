@@ -7,7 +7,9 @@ import argparse
 import os
 from typing import Any
 
+from hadeq.analog.config import HardwareConfig
 from hadeq.config import check_int, check_range
+from hadeq.energy.config import EnergyConfig
 from hadeq.energy.reference import random_contractive_core
 from hadeq.energy.spice import compare_core
 from hadeq.io import check_output_dir, dumps_json, write_text_atomic
@@ -28,6 +30,8 @@ Writes DIR/spice.json (and DIR/core.cir with --keep-netlist), atomically. Needs 
 Debian package ngspice.
 """
 
+_HARDWARE, _ENERGY = HardwareConfig(), EnergyConfig()
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -41,10 +45,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--neurons", type=int, default=16, help="core width n, 1-256 (default 16)")
     p.add_argument("--seed", type=int, default=0, help="seed of W, u, b (default 0)")
     p.add_argument("--norm", type=float, default=0.7, help="||W||_2 in (0, 1) (default 0.7)")
-    p.add_argument("--tau-ns", type=float, default=10.0, help="neuron time constant, ns")
-    p.add_argument("--g-max-us", type=float, default=25.0, help="conductance of max|W|, uS")
-    p.add_argument("--v-read-v", type=float, default=0.2, help="full-scale row voltage, V")
-    p.add_argument("--r-wire-ohm", type=float, default=0.0,
+    p.add_argument("--tau-ns", type=float, default=_HARDWARE.tau_ns,
+                   help=f"neuron time constant, ns (default {_HARDWARE.tau_ns:g})")
+    p.add_argument("--g-max-us", type=float, default=_HARDWARE.g_max_us,
+                   help=f"conductance of max|W|, uS (default {_HARDWARE.g_max_us:g})")
+    p.add_argument("--v-read-v", type=float, default=_ENERGY.v_read_v,
+                   help=f"full-scale row voltage, V (default {_ENERGY.v_read_v:g})")
+    p.add_argument("--r-wire-ohm", type=float, default=_HARDWARE.wire_resistance_ohm,
                    help="wire resistance per crossbar segment, ohm (default 0: no IR drop)")
     p.add_argument("--tol", type=float, default=1e-3, help="settling tolerance on z (1e-3)")
     p.add_argument("--keep-netlist", action="store_true", help="also write DIR/core.cir")
@@ -58,11 +65,12 @@ def run(args: argparse.Namespace) -> int:
     check_range("--tol", args.tol, 0.0, 0.5, low_open=True)
     check_range("--tau-ns", args.tau_ns, 0.0, 1e9, low_open=True)
     check_output_dir("--out", args.out)
+    hardware = HardwareConfig(tau_ns=args.tau_ns, g_max_us=args.g_max_us,
+                              wire_resistance_ohm=args.r_wire_ohm)
+    energy = EnergyConfig(v_read_v=args.v_read_v)
     W, u, b = random_contractive_core(args.neurons, norm=args.norm, seed=args.seed)
-    result = compare_core(
-        W, u, b, tau_ns=args.tau_ns, g_max_us=args.g_max_us, v_read_v=args.v_read_v,
-        r_wire_ohm=args.r_wire_ohm, tol=args.tol, keep_netlist=args.keep_netlist,
-    )
+    result = compare_core(W, u, b, hardware=hardware, energy_config=energy, tol=args.tol,
+                          keep_netlist=args.keep_netlist)
     netlist = result.pop("netlist", None)
     result = {"schema": "hadeq.spice/1", "seed": args.seed, "norm": args.norm, **result}
     text = dumps_json(result)

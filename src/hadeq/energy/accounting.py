@@ -1,6 +1,8 @@
 """Energy and latency of one inference, as pure functions of explicit counts.
 
-Three machines are priced with the same :class:`~hadeq.energy.config.EnergyConfig`:
+Three machines are priced with the same :class:`~hadeq.energy.config.EnergyConfig`; the
+analog ones also read the circuit (g_max, tile geometry, loop τ) from a
+:class:`~hadeq.analog.config.HardwareConfig` (default: ``HardwareConfig()``):
 
 * **digital DEQ** — ``E = E_inj + Σ_k (E_f + E_solver) + E_head`` summed over the *measured*
   iterations k of each sample (energy per inference is the mean over samples);
@@ -17,6 +19,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from hadeq.analog.config import HardwareConfig
 from hadeq.config import check_choice, check_int
 from hadeq.energy.breakdown import EnergyBreakdown, EnergyReport
 from hadeq.energy.config import EnergyConfig, precision_bits
@@ -185,6 +188,8 @@ def hybrid_deq_energy(
     workload: DEQWorkload,
     settling_time_ns: Any,
     config: EnergyConfig | None = None,
+    *,
+    hardware: HardwareConfig | None = None,
 ) -> EnergyReport:
     """Energy and latency of one inference of a hybrid DEQ (analog equilibrium core).
 
@@ -193,14 +198,18 @@ def hybrid_deq_energy(
     ADCs have sampled z*):
 
     * dac = n · E_dac (u enters through n DACs; b is folded into u digitally);
-    * array = P_xbar(d·c devices) · t_on + bitline C·V² of d·n columns of c/n cells, with
-      c the core's cells (its MACs per evaluation: n² for a dense core);
+    * array = P_xbar(d·c devices, g_max) · t_on + bitline C·V² of d·n columns of c/n cells,
+      with c the core's cells (its MACs per evaluation: n² for a dense core);
     * amplifier = n · amps_per_neuron · P_amp(τ) · t_on;
+
+    g_max and the loop time constant τ are ``hardware.g_max_us`` and ``hardware.tau_ns``
+    (the hardware the settling times were measured on).
     * adc = n · E_adc; memory adds reading u for the DACs and writing z*;
     * accumulation = 0: row tiles of a large core share column wires, so partial sums add
       as currents inside the loop (no ADC may sit inside it).
     """
     config = config or EnergyConfig()
+    hardware = hardware or HardwareConfig()
     mean_ts, max_ts, n_samples = per_sample_mean("settling_time_ns", settling_time_ns)
     n = workload.neurons
     e_in, t_in, k_in = _digital_stack(workload.injection, config)
@@ -212,9 +221,9 @@ def hybrid_deq_energy(
     n_amps = n * config.amps_per_neuron
     core = EnergyBreakdown(
         dac_j=n * config.e_dac_j(),
-        array_j=config.crossbar_power_w(devices) * t_on_s
+        array_j=config.crossbar_power_w(devices, hardware.g_max_us) * t_on_s
         + config.bitline_energy_j(config.devices_per_weight * n, max(cells // n, 1)),
-        amplifier_j=n_amps * config.amp_power_per_amp_w() * t_on_s,
+        amplifier_j=n_amps * config.amp_power_per_amp_w(hardware.tau_ns) * t_on_s,
         adc_j=n * config.e_adc_j(),
         memory_j=config.e_memory_bits_j(n * config.dac_bits, "sram")
         + config.e_memory_bits_j(n * config.adc_bits, "sram", write=True),
@@ -236,9 +245,10 @@ def hybrid_deq_energy(
 
 
 def analog_layer(
-    layer: LayerSpec, config: EnergyConfig
+    layer: LayerSpec, config: EnergyConfig, hardware: HardwareConfig
 ) -> tuple[EnergyBreakdown, float, dict[str, float]]:
-    """One MVM of a feed-forward analog layer on tiles of ``tile_rows × tile_cols``.
+    """One MVM of a feed-forward analog layer on the hardware's tiles of
+    ``tile_rows × tile_cols`` (devices at its g_max).
 
     With R = ⌈in/tile_rows⌉ row blocks and C = ⌈out/tile_cols⌉ column blocks:
     DAC conversions in·C; ADC conversions out·R; array d·in·out devices for ``read_ns``
@@ -248,8 +258,8 @@ def analog_layer(
     input and writes the output; an activation (if any) is charged as digital compute.
     """
     rows, cols = layer.in_features, layer.out_features
-    r_blocks = math.ceil(rows / config.tile_rows)
-    c_blocks = math.ceil(cols / config.tile_cols)
+    r_blocks = math.ceil(rows / hardware.tile_rows)
+    c_blocks = math.ceil(cols / hardware.tile_cols)
     dac_conv = rows * c_blocks
     adc_conv = cols * r_blocks
     t_read_s = config.read_ns * 1e-9
@@ -267,9 +277,9 @@ def analog_layer(
     energy = EnergyBreakdown(
         dac_j=dac_conv * config.e_dac_j(),
         adc_j=adc_conv * config.e_adc_j(),
-        array_j=config.crossbar_power_w(devices) * t_read_s
+        array_j=config.crossbar_power_w(devices, hardware.g_max_us) * t_read_s
         + config.bitline_energy_j(config.devices_per_weight * cols * r_blocks,
-                                  min(rows, config.tile_rows)),
+                                  min(rows, hardware.tile_rows)),
         amplifier_j=n_amps * config.amp_power_per_amp_w(tau_read_ns) * t_read_s,
         accumulation_j=accumulation,
         digital_compute_j=act_ops * config.e_mac_j(p),
@@ -294,17 +304,22 @@ def analog_layer(
 
 
 def analog_feedforward_energy(
-    layers: Sequence[LayerSpec], config: EnergyConfig | None = None
+    layers: Sequence[LayerSpec],
+    config: EnergyConfig | None = None,
+    *,
+    hardware: HardwareConfig | None = None,
 ) -> EnergyReport:
     """Energy and latency of one inference of a feed-forward analog network: every layer is
-    an analog MVM with DACs in and ADCs out (activations pass through digital between)."""
+    an analog MVM with DACs in and ADCs out (activations pass through digital between),
+    on ``hardware``'s tiles (default ``HardwareConfig()``)."""
     config = config or EnergyConfig()
+    hardware = hardware or HardwareConfig()
     if not layers:
         raise ConfigError("layers", [], "at least one layer is required")
     energy, latency = EnergyBreakdown(), 0.0
     counts: dict[str, float] = {}
     for layer in layers:
-        e, t, c = analog_layer(layer, config)
+        e, t, c = analog_layer(layer, config, hardware)
         energy, latency = energy + e, latency + t
         for key, value in c.items():
             counts[key] = counts.get(key, 0.0) + value

@@ -1,5 +1,10 @@
 """Component energy model: :class:`EnergyConfig`, every constant of the model in one place.
 
+Circuit parameters the analog layers share with the energy model — the largest device
+conductance ``g_max_us``, the tile geometry ``tile_rows × tile_cols`` and the loop time
+constant ``tau_ns`` — are fields of :class:`~hadeq.analog.config.HardwareConfig` only; the
+accounting functions take the hardware next to this config (:data:`HARDWARE_FIELDS`).
+
 Each field is one component figure with its unit in the name (``_j`` joules, ``_f`` farads,
 ``_v`` volts, ``_us`` microsiemens, ``_ns`` nanoseconds, ``_ghz`` gigahertz). Defaults come
 from :mod:`hadeq.constants` (sources cited there); fields marked *assumption* have no
@@ -12,9 +17,11 @@ Derived quantities (all pure functions of the config) are methods:
   more), and fp16/fp32/int32 accumulate at their own precision;
 * ADC conversion: Walden ``E_adc = FoM_adc · 2^bits``; DAC: ``E_dac = FoM_dac · 2^bits``;
 * crossbar static power: ``P = N_devices · ḡ · V_read² · a`` with mean device conductance
-  ``ḡ = g_mean_fraction · g_max`` and input activity ``a`` = mean (V_row/V_read)²;
+  ``ḡ = g_mean_fraction · g_max`` (g_max from the hardware) and input activity ``a`` =
+  mean (V_row/V_read)²;
 * amplifier bias power (first-order *design estimate*, not a measurement):
-  ``P_amp = V_DD · 2π·GBW·C_L / (g_m/I_D)`` with ``GBW = amp_gbw_tau_product / τ``.
+  ``P_amp = V_DD · 2π·GBW·C_L / (g_m/I_D)`` with ``GBW = amp_gbw_tau_product / τ`` (τ from
+  the hardware).
 """
 
 from __future__ import annotations
@@ -24,13 +31,24 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from hadeq import constants as K
-from hadeq.config import check_choice, check_int, check_range, from_mapping, to_dict
+from hadeq.analog.config import HardwareConfig
+from hadeq.config import (
+    check_choice,
+    check_int,
+    check_range,
+    from_mapping,
+    to_dict,
+    unknown_key_error,
+)
 from hadeq.errors import ConfigError
 
 PRECISIONS: tuple[str, ...] = ("int8", "int32", "fp16", "fp32")
 """Digital precisions the Horowitz table covers."""
 
 MEMORIES: tuple[str, ...] = ("sram", "dram")
+
+HARDWARE_FIELDS: tuple[str, ...] = ("g_max_us", "tile_rows", "tile_cols", "tau_ns")
+"""The :class:`~hadeq.analog.config.HardwareConfig` fields the energy model reads."""
 
 _BITS = {"int8": 8, "int32": 32, "fp16": 16, "fp32": 32}
 _ACCUMULATOR = {"int8": "int32", "int32": "int32", "fp16": "fp16", "fp32": "fp32"}
@@ -109,8 +127,6 @@ class EnergyConfig:
     # --- crossbar array ------------------------------------------------------------------
     v_read_v: float = K.CROSSBAR_READ_V
     """Full-scale row (read) voltage, V."""
-    g_max_us: float = K.PCM_G_MAX_US
-    """Maximum device conductance g_max, µS."""
     g_mean_fraction: float = 0.25
     """Mean device conductance as a fraction of g_max, over both devices of each
     differential pair (*assumption*: one device of a pair is near zero, the other at
@@ -125,15 +141,8 @@ class EnergyConfig:
     (C_BL · V_read²)."""
     read_ns: float = K.CROSSBAR_READ_NS_EXAMPLE
     """Duration of one feed-forward MVM read (the integration window before the ADC), ns."""
-    tile_rows: int = K.HERMES_TILE_ROWS
-    """Rows of one crossbar tile; layers with more inputs are split into row blocks whose
-    partial sums are added digitally (feed-forward) or in current (in the feedback loop)."""
-    tile_cols: int = K.HERMES_TILE_COLS
-    """Weight columns (outputs) of one crossbar tile."""
 
     # --- amplifiers / neurons (design estimate, not a measurement) -----------------------
-    tau_ns: float = K.LOOP_TAU_NS
-    """Neuron time constant τ = R·C of the analog DEQ core, ns; sizes the amplifiers."""
     amp_gbw_tau_product: float = K.AMP_GBW_TAU_PRODUCT
     """GBW·τ: the amplifier unity-gain bandwidth needed to support time constant τ is
     GBW = amp_gbw_tau_product / τ (FACTS: 1 GHz for τ = 10 ns)."""
@@ -169,8 +178,7 @@ class EnergyConfig:
                 check_choice(f.name, value, PRECISIONS)
             elif f.name in ("adc_bits", "dac_bits"):
                 check_int(f.name, value, 1, 16)
-            elif f.name in ("digital_macs_per_cycle", "columns_per_adc", "tile_rows",
-                            "tile_cols", "devices_per_weight"):
+            elif f.name in ("digital_macs_per_cycle", "columns_per_adc", "devices_per_weight"):
                 check_int(f.name, value, 1, 1 << 20)
             elif f.name in ("amps_per_neuron", "amps_per_column", "nonlinearity_ops"):
                 check_int(f.name, value, 0, 64)
@@ -178,8 +186,8 @@ class EnergyConfig:
                 check_range(f.name, value, 0.0, 1.0)
             elif f.name == "other_fraction":
                 check_range(f.name, value, 0.0, 100.0)
-            elif f.name in ("digital_clock_ghz", "tau_ns", "read_ns", "v_read_v", "g_max_us",
-                            "amp_vdd_v", "amp_gm_over_id_per_v", "amp_gbw_tau_product"):
+            elif f.name in ("digital_clock_ghz", "read_ns", "v_read_v", "amp_vdd_v",
+                            "amp_gm_over_id_per_v", "amp_gbw_tau_product"):
                 check_range(f.name, value, 0.0, 1e6, low_open=True)
             elif f.name in ("adc_latency_ns", "dac_latency_ns"):
                 check_range(f.name, value, 0.0, 1e6)
@@ -195,19 +203,8 @@ class EnergyConfig:
     def with_overrides(self, pairs: list[str] | tuple[str, ...]) -> EnergyConfig:
         """A copy with ``key=value`` strings applied (CLI ``--set``); values are parsed to
         the field's type (int, float or str)."""
-        known = {f.name: f for f in fields(self)}
-        changes: dict[str, Any] = {}
-        for pair in pairs:
-            if "=" not in pair:
-                raise ConfigError("--set", pair, "KEY=VALUE with KEY an EnergyConfig field")
-            key, text = (s.strip() for s in pair.split("=", 1))
-            if key not in known:
-                from hadeq.config import unknown_key_error
-
-                raise unknown_key_error("EnergyConfig", key, known)
-            current = getattr(self, key)
-            changes[key] = _parse_like(key, text, current)
-        return replace(self, **changes)
+        config, _ = with_overrides(pairs, self, None)
+        return config
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of all fields."""
@@ -247,26 +244,25 @@ class EnergyConfig:
         """Energy of one DAC conversion, J: FoM_dac · 2^bits."""
         return self.dac_fom_j * 2.0**self.dac_bits
 
-    def g_mean_s(self) -> float:
+    def g_mean_s(self, g_max_us: float) -> float:
         """Mean device conductance ḡ = g_mean_fraction · g_max, S."""
-        return self.g_mean_fraction * self.g_max_us * 1e-6
+        return self.g_mean_fraction * g_max_us * 1e-6
 
-    def crossbar_power_w(self, n_devices: int) -> float:
+    def crossbar_power_w(self, n_devices: int, g_max_us: float) -> float:
         """Static read power of ``n_devices`` devices: N · ḡ · V_read² · input_activity, W."""
-        return n_devices * self.g_mean_s() * self.v_read_v**2 * self.input_activity
+        return n_devices * self.g_mean_s(g_max_us) * self.v_read_v**2 * self.input_activity
 
     def bitline_energy_j(self, n_columns: int, cells_per_column: int) -> float:
         """Charging ``n_columns`` bitlines once: N_col · (cells · C_cell) · V_read², J."""
         return n_columns * cells_per_column * self.c_bitline_per_cell_f * self.v_read_v**2
 
-    def amp_gbw_hz(self, tau_ns: float | None = None) -> float:
+    def amp_gbw_hz(self, tau_ns: float) -> float:
         """Unity-gain bandwidth needed for time constant τ: GBW = (GBW·τ) / τ, Hz."""
-        tau = self.tau_ns if tau_ns is None else tau_ns
-        check_range("tau_ns", tau, 0.0, None, low_open=True)
-        return self.amp_gbw_tau_product / (tau * 1e-9)
+        check_range("tau_ns", tau_ns, 0.0, None, low_open=True)
+        return self.amp_gbw_tau_product / (tau_ns * 1e-9)
 
-    def amp_power_per_amp_w(self, tau_ns: float | None = None) -> float:
-        """Bias power of one amplifier, W.
+    def amp_power_per_amp_w(self, tau_ns: float) -> float:
+        """Bias power of one amplifier settling with time constant ``tau_ns``, W.
 
         First-order *design estimate, not a measurement* (FACTS.md): to reach unity-gain
         bandwidth GBW into load C_L an amplifier needs g_m = 2π·GBW·C_L; at transconductance
@@ -285,6 +281,34 @@ class EnergyConfig:
         if macs <= 0:
             return 0.0
         return math.ceil(macs / self.digital_macs_per_cycle) / self.digital_clock_ghz
+
+
+def with_overrides(
+    pairs: list[str] | tuple[str, ...],
+    config: EnergyConfig,
+    hardware: HardwareConfig | None,
+) -> tuple[EnergyConfig, HardwareConfig | None]:
+    """Apply CLI ``--set KEY=VALUE`` strings: KEY an :class:`EnergyConfig` field or, when
+    ``hardware`` is given, one of :data:`HARDWARE_FIELDS`; values are parsed to the
+    field's type. Returns the updated copies (``hardware`` stays None when None)."""
+    energy_keys = {f.name for f in fields(config)}
+    hardware_keys = set(HARDWARE_FIELDS) if hardware is not None else set()
+    changes: dict[str, Any] = {}
+    hw_changes: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError("--set", pair, "KEY=VALUE with KEY an EnergyConfig field")
+        key, text = (s.strip() for s in pair.split("=", 1))
+        if key in energy_keys:
+            changes[key] = _parse_like(key, text, getattr(config, key))
+        elif key in hardware_keys:
+            hw_changes[key] = _parse_like(key, text, getattr(hardware, key))
+        else:
+            raise unknown_key_error("EnergyConfig", key, energy_keys | hardware_keys)
+    config = replace(config, **changes)
+    if hardware is not None and hw_changes:
+        hardware = hardware.replace(**hw_changes)
+    return config, hardware
 
 
 def _parse_like(key: str, text: str, current: object) -> object:

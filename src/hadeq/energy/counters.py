@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from hadeq.analog.config import HardwareConfig
 from hadeq.energy.breakdown import EnergyBreakdown, EnergyReport
 from hadeq.energy.config import EnergyConfig, precision_bits
 from hadeq.errors import ConfigError
@@ -27,8 +28,11 @@ def analog_counts_energy(
     in_features: int,
     out_features: int,
     config: EnergyConfig | None = None,
+    *,
+    hardware: HardwareConfig | None = None,
 ) -> EnergyReport:
-    """Energy of the analog work described by ``counters`` (one layer, any number of vectors).
+    """Energy of the analog work described by ``counters`` (one layer, any number of vectors)
+    on ``hardware`` (its g_max and tile rows; default ``HardwareConfig()``).
 
     dac = n_dac·E_dac; adc = n_adc·E_adc; array = n_macs·d devices at ḡ·V²·activity for
     ``read_ns`` (+ bitline C·V² per tile-output read); amplifier = n_adc sense amplifiers ×
@@ -38,6 +42,7 @@ def analog_counts_energy(
     activation) times n_vectors for a dense layer.
     """
     config = config or EnergyConfig()
+    hardware = hardware or HardwareConfig()
     missing = [k for k in COUNTER_NAMES if k not in counters]
     if missing:
         raise ConfigError("counters", sorted(counters), "needs " + ", ".join(missing))
@@ -51,11 +56,12 @@ def analog_counts_energy(
     if acc_adds:
         accumulation += config.e_memory_bits_j(n_adc * acc_bits, "sram", write=True)
         accumulation += config.e_memory_bits_j(n_adc * acc_bits, "sram")
-    cells_per_col = min(in_features, config.tile_rows)
+    cells_per_col = min(in_features, hardware.tile_rows)
     energy = EnergyBreakdown(
         dac_j=n_dac * config.e_dac_j(),
         adc_j=n_adc * config.e_adc_j(),
-        array_j=config.crossbar_power_w(config.devices_per_weight * n_macs) * t_read_s
+        array_j=config.crossbar_power_w(config.devices_per_weight * n_macs, hardware.g_max_us)
+        * t_read_s
         + config.bitline_energy_j(config.devices_per_weight * n_adc, cells_per_col),
         amplifier_j=n_adc * config.amps_per_column * config.amp_power_per_amp_w(tau_read_ns)
         * t_read_s,
@@ -70,12 +76,14 @@ def analog_counts_energy(
 
 def analog_layer_energy(layer: Any, config: EnergyConfig | None = None) -> EnergyReport:
     """Energy of the work an analog layer (``hadeq.analog.AnalogLinear``/``AnalogConv2d``)
-    has counted since its last ``reset_counters()``. Latency is not derived from counters
-    (it depends on how reads overlap) and is reported as 0."""
+    has counted since its last ``reset_counters()``, on the layer's own ``hardware``.
+    Latency is not derived from counters (it depends on how reads overlap) and is
+    reported as 0."""
     if not (hasattr(layer, "counters") and hasattr(layer, "mvm_in") and hasattr(layer, "mvm_out")):
         raise ConfigError("layer", type(layer).__name__,
                           "an analog layer with counters(), mvm_in and mvm_out")
-    return analog_counts_energy(layer.counters(), layer.mvm_in, layer.mvm_out, config)
+    return analog_counts_energy(layer.counters(), layer.mvm_in, layer.mvm_out, config,
+                                hardware=getattr(layer, "hardware", None))
 
 
 def analog_model_energy(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-from hadeq import constants as C
+from hadeq.analog.config import HardwareConfig
 from hadeq.config import check_int, check_range
 from hadeq.energy.reference import random_contractive_core, settling_time_ns
 from hadeq.energy.spice.netlist import default_stop_time_ns
@@ -31,7 +31,7 @@ def measure_random_core(
     samples: int = 8,
     seed: int = 0,
     norm: float = 0.7,
-    tau_ns: float = C.LOOP_TAU_NS,
+    hardware: HardwareConfig | None = None,
     settle_tol: float = 1e-3,
     solver_tol: float = 1e-3,
     history: int = 6,
@@ -41,12 +41,13 @@ def measure_random_core(
 
     * digital: ``hadeq.solvers`` Anderson (memory ``history``) iterations to a relative
       residual ``‖f(z) − z‖/max(‖f(z)‖, ‖z‖) ≤ solver_tol`` (torchdeq's f_tol 1e-3);
-    * analog: settling time of τ·da/dt = −a + W tanh(a) + u + b to ``settle_tol`` on z.
+    * analog: settling time of τ·da/dt = −a + W tanh(a) + u + b to ``settle_tol`` on z,
+      with τ = ``hardware.tau_ns`` (default ``HardwareConfig()``).
     """
     check_int("neurons", neurons, 1, 4096)
     check_int("samples", samples, 1, 10_000)
     check_range("norm", norm, 0.0, 1.0, low_open=True, high_open=True)
-    check_range("tau_ns", tau_ns, 0.0, 1e9, low_open=True)
+    tau_ns = (hardware or HardwareConfig()).tau_ns
     from hadeq.solvers import iterate, make_solver
 
     W, _, _ = random_contractive_core(neurons, norm=norm, seed=seed)

@@ -250,15 +250,12 @@ class AnalogFeedForward(nn.Module):
         one per output pixel) costs ``v`` times that, and — one tile reused serially —
         ``v`` times its latency. Counts (conversions, MACs, …) are summed likewise.
         Digital max-pooling is not charged (comparisons, negligible next to the MVMs).
-        The default ``config`` is :class:`~hadeq.energy.EnergyConfig` with this model's
-        tile geometry, so the conversions priced equal the layers' counters.
+        The tiles priced are this model's hardware's, so the conversions priced equal the
+        layers' counters.
         """
-        if config is None:
-            hw = self.hardware
-            config = EnergyConfig(tile_rows=hw.tile_rows, tile_cols=hw.tile_cols)
         energy, latency, counts = None, 0.0, {}
         for spec, v in zip(self.layer_specs(), self.vectors_per_inference(), strict=True):
-            rep = analog_feedforward_energy([spec], config)
+            rep = analog_feedforward_energy([spec], config, hardware=self.hardware)
             e = rep.energy.scaled(float(v))
             energy = e if energy is None else energy + e
             latency += v * rep.latency_ns

@@ -412,7 +412,7 @@ class FFEBM(nn.Module):
                     raise ConfigError("settling_time_ns", None, "analog energy blocks need "
                                       "measured settling times: use solver="
                                       "'analog_relaxation' or pass settling_time_ns")
-                rep = hybrid_deq_energy(work, t, config)
+                rep = hybrid_deq_energy(work, t, config, hardware=self.hardware)
             total, latency = total + rep.energy, latency + rep.latency_ns
             counts.update({f"block{k}.{key}": v for key, v in rep.counts.items()})
         return EnergyReport(energy=total, latency_ns=latency,

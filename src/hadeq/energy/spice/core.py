@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from hadeq import constants as C
+from hadeq.analog.config import HardwareConfig
 from hadeq.config import check_range
 from hadeq.energy.config import EnergyConfig
 from hadeq.energy.reference import (
@@ -59,10 +60,8 @@ def simulate_core_spice(
     u: torch.Tensor,
     b: torch.Tensor,
     *,
-    tau_ns: float = C.LOOP_TAU_NS,
-    g_max_us: float = C.PCM_G_MAX_US,
+    hardware: HardwareConfig | None = None,
     v_read_v: float = C.CROSSBAR_READ_V,
-    r_wire_ohm: float = 0.0,
     tol: float = 1e-3,
     t_stop_ns: float | None = None,
     max_step_ns: float | None = None,
@@ -72,18 +71,18 @@ def simulate_core_spice(
     executable: str | None = None,
     timeout_s: float = 300.0,
 ) -> SpiceCoreResult:
-    """Export the core to ngspice, run a transient from a = 0, and read z*, the settling
+    """Export the core on ``hardware`` (τ, g_max, wire resistance; default
+    ``HardwareConfig()``) to ngspice, run a transient from a = 0, and read z*, the settling
     time and the crossbar energy. ``t_stop_ns`` defaults to
     :func:`~hadeq.energy.spice.netlist.default_stop_time_ns`."""
     check_range("tol", tol, 0.0, 1.0, low_open=True)
-    check_range("tau_ns", tau_ns, 0.0, 1e9, low_open=True)  # before the stop time uses it
+    hardware = hardware or HardwareConfig()
     W = torch.as_tensor(W, dtype=torch.float64)
     if t_stop_ns is None:
-        t_stop_ns = _stop_time_ns(W, u, b, tau_ns, tol)
+        t_stop_ns = _stop_time_ns(W, u, b, hardware.tau_ns, tol)
     net = build_core_netlist(
-        W, u, b, tau_ns=tau_ns, g_max_us=g_max_us, v_read_v=v_read_v, r_wire_ohm=r_wire_ohm,
-        t_stop_ns=t_stop_ns, max_step_ns=max_step_ns, dac_bits=dac_bits, labels=labels,
-        title=title,
+        W, u, b, hardware=hardware, v_read_v=v_read_v, t_stop_ns=t_stop_ns,
+        max_step_ns=max_step_ns, dac_bits=dac_bits, labels=labels, title=title,
     )
     start = time.perf_counter()
     run = run_ngspice(net.text, net.raw_name, executable=executable, timeout_s=timeout_s)
@@ -144,17 +143,17 @@ def compare_core(
     u: torch.Tensor,
     b: torch.Tensor,
     *,
-    tau_ns: float = C.LOOP_TAU_NS,
-    g_max_us: float = C.PCM_G_MAX_US,
-    v_read_v: float = C.CROSSBAR_READ_V,
-    r_wire_ohm: float = 0.0,
-    tol: float = 1e-3,
+    hardware: HardwareConfig | None = None,
     energy_config: EnergyConfig | None = None,
+    tol: float = 1e-3,
     executable: str | None = None,
     keep_netlist: bool = False,
     **spice_kwargs: Any,
 ) -> dict[str, Any]:
     """Run the core in ngspice and compare with the software references; a JSON-ready dict.
+
+    The circuit is ``hardware``'s (τ, g_max, wire resistance; default ``HardwareConfig()``)
+    driven at ``energy_config.v_read_v`` (default ``EnergyConfig()``).
 
     * ``z_rel_err_fixed_point``: ‖z*_spice − z*_sw‖₂ / ‖z*_sw‖₂, z*_sw the fixed point of the
       ideal W (1e-10); with wire resistance also ``z_rel_err_ir_model`` against the fixed
@@ -171,9 +170,13 @@ def compare_core(
     u = torch.as_tensor(u, dtype=torch.float64)
     b = torch.as_tensor(b, dtype=torch.float64)
     n = W.shape[0]
+    hardware = hardware or HardwareConfig()
+    cfg = energy_config or EnergyConfig()
+    tau_ns, g_max_us, v_read_v = hardware.tau_ns, hardware.g_max_us, cfg.v_read_v
+    r_wire_ohm = hardware.wire_resistance_ohm
     res = simulate_core_spice(
-        W, u, b, tau_ns=tau_ns, g_max_us=g_max_us, v_read_v=v_read_v, r_wire_ohm=r_wire_ohm,
-        tol=tol, executable=executable, **spice_kwargs,
+        W, u, b, hardware=hardware, v_read_v=v_read_v, tol=tol, executable=executable,
+        **spice_kwargs,
     )
     z_fp = software_fixed_point(W, u, b)
     rel = float(torch.linalg.vector_norm(res.z_star - z_fp) / torch.linalg.vector_norm(z_fp))
@@ -224,7 +227,6 @@ def compare_core(
     out["crossbar_power_w_model"] = p_hold
     out["energy_rel_err_hold"] = abs(res.crossbar_power_final_w - p_hold) / p_hold
     out["crossbar_energy_settle_j_spice"] = res.crossbar_energy_settle_j
-    cfg = energy_config or EnergyConfig()
     p_amp = cfg.amp_power_per_amp_w(tau_ns)
     n_amps = n * cfg.amps_per_neuron
     out["amplifier_power_w_each"] = p_amp

@@ -8,13 +8,17 @@ V_r·a represents the state a):
   source ``Vdrv_i`` (an ammeter for the supply-power integral);
 * **crossbar**: each weight W_ij is a differential pair of resistors G+ = g_w·max(W_ij, 0)
   (column 2i) and G− = g_w·max(−W_ij, 0) (column 2i+1) from row j, g_w = g_max / max|W|;
-  optional wire resistance ``r_wire_ohm`` per segment between cells (IR drop);
+  optional wire resistance r_wire per segment between cells (IR drop);
 * **sensing**: each column ends at virtual ground (0 V source ``Vsp_i`` / ``Vsn_i``); a
   transimpedance amplifier, modelled as current-controlled voltage sources ``Hp_i``/``Hn_i``
   with gain 1/g_w, outputs V_r·(W z)_i;
 * **injection**: DAC outputs V_r·u_i and V_r·b_i as DC sources ``Vu_i``, ``Vb_i`` in series;
 * **neuron RC**: R = τ/C from the summing node s_i to a_i and C from a_i to ground, so
   R·C·dV(a_i)/dt = −V(a_i) + V(s_i), i.e. τ·da/dt = −a + W·tanh(a) + u + b.
+
+The circuit parameters come from a :class:`~hadeq.analog.config.HardwareConfig`: τ is
+``tau_ns``, g_max ``g_max_us`` and r_wire ``wire_resistance_ohm`` (``g_min_us`` must be 0:
+the idle device of each pair is left out).
 
 The analysis (``tran`` with ``uic`` from a = 0) and the supply-power integral (``meas ...
 INTEG``) run in a ``.control`` block that writes the raw file. No user text reaches the
@@ -33,6 +37,7 @@ from dataclasses import dataclass, field
 import torch
 
 from hadeq import constants as C
+from hadeq.analog.config import HardwareConfig
 from hadeq.config import check_int, check_range
 from hadeq.energy.reference import weight_scale_s
 from hadeq.errors import ConfigError
@@ -86,11 +91,9 @@ def build_core_netlist(
     u: torch.Tensor,
     b: torch.Tensor,
     *,
-    tau_ns: float = C.LOOP_TAU_NS,
-    g_max_us: float = C.PCM_G_MAX_US,
+    hardware: HardwareConfig | None = None,
     v_read_v: float = C.CROSSBAR_READ_V,
     c_neuron_f: float = 1e-12,
-    r_wire_ohm: float = 0.0,
     t_stop_ns: float = 1000.0,
     max_step_ns: float | None = None,
     dac_bits: int | None = None,
@@ -100,6 +103,7 @@ def build_core_netlist(
 ) -> CoreNetlist:
     """Netlist of the core τ·da/dt = −a + W·tanh(a) + u + b (see the module docstring).
 
+    ``hardware`` (default ``HardwareConfig()``) gives τ, g_max and the wire resistance.
     ``W`` (n×n, W[i, j] from neuron j to neuron i), ``u`` and ``b`` (n) are dimensionless;
     ``dac_bits`` rounds u and b each to a symmetric grid over [−max|·|, max|·|] as a DAC
     would (``None`` = ideal). ``max_step_ns`` (the largest time step) defaults to τ/20.
@@ -117,11 +121,14 @@ def build_core_netlist(
     for name, t in (("W", W), ("u", u), ("b", b)):
         if not bool(torch.isfinite(t).all()):
             raise ConfigError(name, "non-finite", "finite values are required")
-    check_range("tau_ns", tau_ns, 0.0, 1e9, low_open=True)
-    check_range("g_max_us", g_max_us, 0.0, 1e6, low_open=True)
+    hardware = hardware or HardwareConfig()
+    if hardware.g_min_us != 0.0:
+        raise ConfigError("hardware.g_min_us", hardware.g_min_us,
+                          "0 (the netlist leaves the idle device of each pair out)")
+    tau_ns, g_max_us = hardware.tau_ns, hardware.g_max_us
+    r_wire_ohm = hardware.wire_resistance_ohm
     check_range("v_read_v", v_read_v, 0.0, 10.0, low_open=True)
     check_range("c_neuron_f", c_neuron_f, 0.0, 1.0, low_open=True)
-    check_range("r_wire_ohm", r_wire_ohm, 0.0, 1e6)
     check_range("t_stop_ns", t_stop_ns, 0.0, 1e12, low_open=True)
     max_step = tau_ns / 20.0 if max_step_ns is None else max_step_ns
     check_range("max_step_ns", max_step, 0.0, t_stop_ns, low_open=True)
