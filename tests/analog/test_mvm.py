@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hadeq.analog import AnalogConv2d, AnalogLinear, HardwareConfig
+from hadeq.analog.converters import adc, adc_levels, adc_units, dac, dac_levels
 from hadeq.analog.crossbar import tiled_matmul
 from hadeq.analog.quant import level_step, quantize_ste, round_levels
 
@@ -209,3 +210,18 @@ def test_whole_tiles_match_elementwise_formulation(n_in):
     (reference_forward(layer, x) * v).sum().backward()
     for a, b in zip(got, (x.grad, layer.weight.grad), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_level_and_fs_forms_of_the_converters_agree(name):
+    # hadeq.analog.converters: the fused MVM's level units and the autograd FS units are
+    # one DAC and one ADC (equal up to float rounding of the scale factors).
+    hw = HardwareConfig(**GEOMETRY, **CONFIGS[name])
+    x = torch.randn(50, 40, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x_hat, x_range = dac(x, hw)
+    k, x_range_levels, fs = dac_levels(x, hw)
+    torch.testing.assert_close(k * fs, x_hat, rtol=0, atol=1e-12)
+    torch.testing.assert_close(torch.as_tensor(x_range_levels, dtype=x.dtype), x_range)
+    v = 4 * x
+    a, lsb = adc_units(hw)
+    torch.testing.assert_close(adc_levels(v * a, hw) * lsb, adc(v, hw), rtol=0, atol=1e-12)

@@ -48,10 +48,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hadeq.analog.config import DeviceModel, HardwareConfig, WeightScale
+from hadeq.analog.converters import amplifier_errors
 from hadeq.analog.crossbar import from_tiles, ir_drop_factor, tile_grid, to_tiles
 from hadeq.analog.devices import pcm_conductance_us
-from hadeq.analog.mvm import TiledMVM, abs_max
-from hadeq.analog.quant import quantize_ste
+from hadeq.analog.mvm import TiledMVM
+from hadeq.analog.quant import abs_max, quantize_ste
 from hadeq.errors import ConfigError
 
 _COUNTERS = ("n_vectors", "n_mvms", "n_macs", "n_dac_conversions", "n_adc_conversions")
@@ -280,13 +281,7 @@ class AnalogMVM(nn.Module):
             return F.linear(x, self.weight_matrix(), bias)
         generator = generator if generator is not None else self.read_generator
         e, scale = self._effective_operands()
-        gain = offset = None
-        if self.xi_amplifiers.shape[0]:
-            amp = self.xi_amplifiers[..., : self.mvm_out].to(x.dtype)
-            if hw.gain_mismatch > 0:
-                gain = 1.0 + hw.gain_mismatch * amp[0]
-            if hw.offset_mismatch > 0:
-                offset = hw.offset_mismatch * amp[1]
+        gain, offset = amplifier_errors(self.xi_amplifiers[..., : self.mvm_out], hw, x.dtype)
         return TiledMVM.apply(x, e.to(x.dtype), bias, scale.to(x.dtype), gain, offset, hw,
                               generator)
 

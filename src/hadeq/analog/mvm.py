@@ -24,11 +24,11 @@ scale factors cancel exactly::
 computes through the elementwise formulation; doing it by hand avoids keeping ~10
 elementwise intermediates alive and re-running their backward.
 
-How the forward keeps the elementwise passes few: converter inputs are scaled so that
-their levels are the integers of ``[−H, H]`` (``H = (L − 1)/2``, :func:`round_levels`),
-so rounding is one ``round_`` and every scale — ``1/x_range``, ``1/s``, the ADC's
-``H/output_range`` and ``σ`` — is folded into the ``α``/``β`` of the per-tile
-``noise ← β·noise + α·x Eᵀ`` (one ``baddbmm_`` into the noise buffer). The clip masks are
+How the forward keeps the elementwise passes few: the converters run in the level units
+of :mod:`hadeq.analog.converters` (their levels at the integers of ``[−H, H]``,
+``H = (L − 1)/2``), so rounding is one ``round_`` and every scale — ``1/x_range``,
+``1/s``, the ADC's ``H/output_range`` and ``σ`` — is folded into the ``α``/``β`` of the
+per-tile ``noise ← β·noise + α·x Eᵀ`` (one ``baddbmm_`` into the noise buffer). The clip masks are
 not stored: the backward recomputes them from the saved pre-clip values inside
 ``hardtanh_backward`` (one fused pass that also applies them). The tiles are strided
 views, so nothing is padded or copied per tile.
@@ -44,7 +44,7 @@ import torch
 from torch import Tensor
 
 from hadeq.analog.config import HardwareConfig
-from hadeq.analog.quant import half_range, round_levels
+from hadeq.analog.converters import adc_levels, adc_units, dac_levels, standard_normal
 
 _hardtanh_backward = torch.ops.aten.hardtanh_backward
 
@@ -55,13 +55,6 @@ def _outside(bound: float, dtype: torch.dtype) -> float:
     gradient strictly inside (−b, b), and the clips pass it on the closed range."""
     t = torch.tensor(bound, dtype=dtype)
     return float(torch.nextafter(t, torch.tensor(math.inf, dtype=dtype)))
-
-
-def abs_max(t: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    """``max |t|`` over everything or along ``dim``, as ``max(max t, −min t)``: one pass
-    with no temporary (``linalg.vector_norm(t, inf)`` is ~10× slower on CPU)."""
-    lo, hi = torch.aminmax(t, dim=dim, keepdim=keepdim)
-    return torch.maximum(hi, lo.neg_())
 
 
 def _split(t: Tensor, rows: int) -> list[Tensor]:
@@ -138,27 +131,10 @@ class TiledMVM(torch.autograd.Function):
         (n, n_in), out, rows = x.shape, e.shape[0], hw.tile_rows
         n_tiles = -(-n_in // rows)
         # DAC: kx·x_fs = x̂_q, the DAC output in FS units.
-        if hw.input_range is not None:
-            x_range: Tensor | float = hw.input_range
-            if hw.input_bits is not None:
-                h_in = half_range(hw.input_bits)
-                kx = round_levels(x * (h_in / hw.input_range), hw.input_bits, inplace=True)
-                x_fs = 1.0 / h_in
-            else:
-                kx = x.clamp(-hw.input_range, hw.input_range)
-                x_fs = 1.0 / hw.input_range
-        else:
-            x_range = abs_max(x, 1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
-            kx = x / x_range  # |kx| ≤ 1 exactly: nothing to clip
-            x_fs = 1.0
-            if hw.input_bits is not None:
-                h_in = half_range(hw.input_bits)
-                kx = round_levels(kx.mul_(h_in), hw.input_bits, inplace=True)
-                x_fs = 1.0 / h_in
+        kx, x_range, x_fs = dac_levels(x, hw)
 
         # ADC input units: its levels at the integers of [−H, H]; FS units without bits.
-        adc_bits = hw.output_bits if hw.output_range is not None else None
-        a_out = half_range(adc_bits) / hw.output_range if adc_bits is not None else 1.0
+        a_out, lsb = adc_units(hw)
         w_fwd = e if gain is None else e * _per_cell(gain, n_in, rows)
         # 1/s goes into alpha (a float; reading it costs nothing on CPU) unless it is per
         # output or reading it would synchronise a device.
@@ -168,8 +144,7 @@ class TiledMVM(torch.autograd.Function):
             w_fwd = w_fwd / scale.reshape(-1, 1)
             alpha = a_out * x_fs
         if hw.read_noise > 0.0:
-            u = torch.randn((n_tiles, n, out), generator=generator, dtype=x.dtype,
-                            device=x.device)
+            u = standard_normal((n_tiles, n, out), x, generator)
             beta = a_out * hw.read_noise
         else:
             u = x.new_empty((n_tiles, n, out))
@@ -189,14 +164,10 @@ class TiledMVM(torch.autograd.Function):
             u.add_(offset[:, None, :], alpha=a_out)
 
         # ADC; d = the factor from its output units back to layer units.
+        k = adc_levels(u, hw)
         d = scale * x_range
-        if adc_bits is not None:
-            k = round_levels(u, adc_bits)
-            d = d * (hw.output_range / half_range(adc_bits))
-        elif hw.output_range is not None:
-            k = u.clamp(-hw.output_range, hw.output_range)
-        else:
-            k = u
+        if hw.output_bits is not None:
+            d = d * lsb
         y = k[0] if n_tiles == 1 else k.sum(0)
         y = torch.addcmul(bias, y, d, out=y) if bias is not None else y.mul_(d)
 

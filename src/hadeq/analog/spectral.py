@@ -16,10 +16,11 @@ modelled as exact. The learned mixing is the analog part: the ``m²`` matrices `
 sit side by side in the columns of the tiles (an ``(m²·C_out) × C_in`` matrix, every
 mode a block of ``C_out`` columns sharing the ``C_in`` rows), and the coefficient
 vector of mode ``(p, q)`` is read against its own block only. Each read goes through
-the same stages as :class:`~hadeq.analog.base.AnalogMVM`: DAC (or, without DAC, the
-per-vector dynamic range), quantized and programmed conductances with the device model
-and IR drop, amplifier mismatch, fresh read noise and the ADC. ``C_in`` must fit the
-rows of one tile.
+the same stages as :class:`~hadeq.analog.base.AnalogMVM`: quantized and programmed
+conductances with the device model and IR drop (its effective tiles), and the read
+chain of :mod:`hadeq.analog.converters` — DAC (or, without DAC, the per-vector dynamic
+range), amplifier mismatch, fresh read noise and the ADC. ``C_in`` must fit the rows of
+one tile.
 
 Because ``Φ_n`` has orthonormal rows, ``‖S‖₂ = max_pq ‖R_pq‖₂`` (:meth:`operator_norm`),
 on every grid with ``H, W ≥ m``.
@@ -38,7 +39,7 @@ from torch import Tensor, nn
 
 from hadeq.analog.base import AnalogMVM
 from hadeq.analog.config import HardwareConfig, WeightScale
-from hadeq.analog.quant import quantize_ste
+from hadeq.analog.converters import adc, add_read_noise, amplifier_errors, dac
 from hadeq.config import check_int
 from hadeq.errors import ConfigError
 
@@ -139,33 +140,22 @@ class AnalogSpectralMix(AnalogMVM):
     def _mode_matmul(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
         """``R_k x_k`` for every mode ``k`` through the hardware: ``(m², N, C_in)`` →
         ``(m², N, C_out)``. The stages and units are those of
-        :meth:`AnalogMVM.analog_matmul` (one row tile)."""
+        :meth:`AnalogMVM.analog_matmul` (one row tile), in the autograd (FS-unit) form of
+        :mod:`hadeq.analog.converters`."""
         hw = self.hardware
         k, c_in, c_out = self.modes**2, self.in_channels, self.out_channels
         tiles, scale = self.effective_tiles()
         w = tiles[0, :c_in, : k * c_out].reshape(c_in, k, c_out).transpose(0, 1)
-        if hw.input_range is not None:
-            x_range = torch.as_tensor(hw.input_range, dtype=x.dtype, device=x.device)
-            x_hat = x * (1.0 / hw.input_range)
-            if hw.input_bits is None:
-                x_hat = x_hat.clamp(-1.0, 1.0)
-        else:
-            x_range = x.detach().abs().amax(dim=-1, keepdim=True)
-            x_range = x_range.clamp_min(torch.finfo(x.dtype).tiny)
-            x_hat = x / x_range
-        if hw.input_bits is not None:
-            x_hat = quantize_ste(x_hat, hw.input_bits)
+        x_hat, x_range = dac(x, hw)
         y = torch.bmm(x_hat, w.to(x.dtype))  # units of FS
-        if self.xi_amplifiers.shape[0]:
-            amp = self.xi_amplifiers[:, 0, : k * c_out].reshape(2, k, 1, c_out).to(x.dtype)
-            y = y * (1.0 + hw.gain_mismatch * amp[0]) + hw.offset_mismatch * amp[1]
-        if hw.read_noise > 0.0:
-            noise = torch.randn(y.shape, generator=generator, dtype=y.dtype, device=y.device)
-            y = y + hw.read_noise * noise
-        if hw.output_bits is not None and hw.output_range is not None:
-            y = quantize_ste(y * (1.0 / hw.output_range), hw.output_bits) * hw.output_range
-        elif hw.output_range is not None:
-            y = y.clamp(-hw.output_range, hw.output_range)
+        xi = self.xi_amplifiers[:, 0, : k * c_out]
+        xi = xi.reshape(xi.shape[0], k, 1, c_out)
+        gain, offset = amplifier_errors(xi, hw, x.dtype)
+        if gain is not None:
+            y = y * gain
+        if offset is not None:
+            y = y + offset
+        y = adc(add_read_noise(y, hw, generator), hw)
         if hw.weight_scale == WeightScale.COLUMN:
             scale = scale.reshape(k, 1, c_out)
         return y * (x_range * scale.to(x.dtype))
