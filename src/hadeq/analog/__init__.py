@@ -9,10 +9,10 @@ The settling of an analog feedback loop is the fixed-point solver ``analog_relax
 (:class:`hadeq.solvers.AnalogRelaxation`).
 """
 
-from hadeq.analog.base import AnalogMVM
 from hadeq.analog.config import PRESETS, DeviceModel, HardwareConfig, WeightScale
 from hadeq.analog.conv import AnalogConv2d
 from hadeq.analog.convert import analog_layers, analogize
+from hadeq.analog.layer import AnalogMVM
 from hadeq.analog.linear import AnalogLinear
 from hadeq.analog.metrics import measure_snr_db, snr_db
 

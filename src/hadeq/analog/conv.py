@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.modules.utils import _pair
 
-from hadeq.analog.base import AnalogMVM
 from hadeq.analog.config import HardwareConfig
+from hadeq.analog.layer import AnalogMVM
 from hadeq.config import check_int
 from hadeq.errors import ConfigError
 

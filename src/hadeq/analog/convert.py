@@ -6,9 +6,9 @@ import copy
 
 from torch import nn
 
-from hadeq.analog.base import AnalogMVM
 from hadeq.analog.config import HardwareConfig
 from hadeq.analog.conv import AnalogConv2d
+from hadeq.analog.layer import AnalogMVM
 from hadeq.analog.linear import AnalogLinear
 
 

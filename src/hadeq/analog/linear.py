@@ -7,8 +7,8 @@ import math
 import torch
 from torch import Tensor, nn
 
-from hadeq.analog.base import AnalogMVM
 from hadeq.analog.config import HardwareConfig
+from hadeq.analog.layer import AnalogMVM
 from hadeq.config import check_int
 from hadeq.errors import ConfigError
 
@@ -17,7 +17,7 @@ class AnalogLinear(AnalogMVM):
     """``y = W x + b`` with ``W x`` computed on analog crossbar tiles, ``b`` added digitally.
 
     Parameters are initialised like :class:`torch.nn.Linear`. Inputs may have any number of
-    leading dimensions ``(..., in_features)``. See :class:`hadeq.analog.base.AnalogMVM` for
+    leading dimensions ``(..., in_features)``. See :class:`hadeq.analog.layer.AnalogMVM` for
     the hardware model, training/inference behaviour and the operation counters.
 
     Args:

@@ -1,6 +1,6 @@
 """The tiled analog MVM as one autograd function with a hand-written backward.
 
-Notation (as in :mod:`hadeq.analog.base`): ``x`` of shape ``(N, in)``; ``E`` the
+Notation (as in :mod:`hadeq.analog.layer`): ``x`` of shape ``(N, in)``; ``E`` the
 effective weight in layer units ``(out, in)``; ``s`` the digital weight scale (scalar or
 per output); row tiles ``r = 1 … R`` take the inputs ``i ∈ r``; ``γ_rj``/``o_rj`` the
 amplifier gain/offset mismatch of output ``j`` of tile ``r``; ``σ`` the read noise.

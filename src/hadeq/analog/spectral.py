@@ -16,7 +16,7 @@ modelled as exact. The learned mixing is the analog part: the ``m²`` matrices `
 sit side by side in the columns of the tiles (an ``(m²·C_out) × C_in`` matrix, every
 mode a block of ``C_out`` columns sharing the ``C_in`` rows), and the coefficient
 vector of mode ``(p, q)`` is read against its own block only. Each read goes through
-the same stages as :class:`~hadeq.analog.base.AnalogMVM`: quantized and programmed
+the same stages as :class:`~hadeq.analog.layer.AnalogMVM`: quantized and programmed
 conductances with the device model and IR drop (its effective tiles), and the read
 chain of :mod:`hadeq.analog.converters` — DAC (or, without DAC, the per-vector dynamic
 range), amplifier mismatch, fresh read noise and the ADC. ``C_in`` must fit the rows of
@@ -37,9 +37,9 @@ import math
 import torch
 from torch import Tensor, nn
 
-from hadeq.analog.base import AnalogMVM
 from hadeq.analog.config import HardwareConfig, WeightScale
 from hadeq.analog.converters import adc, add_read_noise, amplifier_errors, dac
+from hadeq.analog.layer import AnalogMVM
 from hadeq.config import check_int
 from hadeq.errors import ConfigError
 

@@ -1,4 +1,5 @@
-"""The analog matrix-vector multiply shared by every analog layer.
+"""The analog layer base class, :class:`AnalogMVM`: the crossbar matrix-vector multiply
+shared by every analog layer.
 
 :class:`AnalogMVM` holds a layer's hardware config, its frozen static non-idealities
 (sampled by :meth:`AnalogMVM.program`) and the operation counters, and computes
@@ -24,7 +25,8 @@ weight without ``requires_grad``) the effective weights are cached until the wei
 change or the layer is re-programmed, so repeated reads — e.g. the iterations of a
 fixed-point solve — cost one pass through the converters and matmuls each.
 :meth:`AnalogMVM.ideal_forward` gives the float result, e.g. for a digital proxy or for
-:func:`hadeq.analog.measure_snr_db`. Steps 1, 3 and 4 run as one autograd function,
+:func:`hadeq.analog.measure_snr_db`. Steps 1, 3 and 4 (the read chain of
+:mod:`hadeq.analog.converters`) run as one autograd function,
 :class:`hadeq.analog.mvm.TiledMVM`, whose backward is that STE derivative written out
 (two matmuls per tile and the clip masks), which keeps training close to the cost of
 :class:`torch.nn.Linear`.
