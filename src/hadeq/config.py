@@ -68,10 +68,6 @@ def unknown_key_error(owner: str, key: str, allowed: Iterable[str]) -> ConfigErr
     return ConfigError(f"{owner}.{key}", "<unknown option>", allowed)
 
 
-def field_names(cls: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls)]
-
-
 def from_mapping(cls: type[T], data: Mapping[str, Any], *, owner: str | None = None) -> T:
     """Build the dataclass ``cls`` from a mapping, refusing unknown keys.
 

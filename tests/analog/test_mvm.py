@@ -8,7 +8,6 @@ from torch import nn
 
 from hadeq.analog import AnalogConv2d, AnalogLinear, HardwareConfig
 from hadeq.analog.converters import adc, adc_levels, adc_units, dac, dac_levels
-from hadeq.analog.crossbar import tiled_matmul
 from hadeq.analog.quant import level_step, quantize_ste, round_levels
 
 
@@ -30,7 +29,7 @@ def reference_matmul(layer, x, generator=None):
         x_hat = quantize_ste(x_hat, hw.input_bits)
     r, rows, _ = tiles.shape
     x_hat = F.pad(x_hat, (0, r * rows - layer.mvm_in)).reshape(-1, r, rows)
-    y = tiled_matmul(x_hat, tiles[..., : layer.mvm_out].to(x.dtype))
+    y = torch.bmm(x_hat.transpose(0, 1), tiles[..., : layer.mvm_out].to(x.dtype))  # (R, N, out)
     if layer.xi_amplifiers.shape[0]:
         amp = layer.xi_amplifiers[..., : layer.mvm_out].to(x.dtype)
         y = y * (1.0 + hw.gain_mismatch * amp[0])[:, None, :]

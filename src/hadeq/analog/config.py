@@ -194,12 +194,6 @@ class HardwareConfig:
             and self.offset_mismatch == 0.0
         )
 
-    @property
-    def has_static_noise(self) -> bool:
-        """True when ``program(seed)`` draws anything random."""
-        return (self.device_model != DeviceModel.IDEAL or self.gain_mismatch > 0
-                or self.offset_mismatch > 0)
-
     # --- construction -------------------------------------------------------------------
     def replace(self, **changes: Any) -> HardwareConfig:
         """A copy with some fields changed (validated again)."""

@@ -1,4 +1,4 @@
-"""Tiling a weight matrix onto crossbars, first-order IR drop, and the tiled analog MVM.
+"""Tiling a weight matrix onto crossbars, and first-order IR drop.
 
 Layout: a layer ``y = W x`` with ``W`` of shape ``(out, in)`` is stored transposed, inputs
 on crossbar rows (word lines, driven by DACs) and outputs on columns (bit lines, read by
@@ -65,9 +65,3 @@ def ir_drop_factor(g_sum_norm: Tensor, tile_cols: int, epsilon: float) -> Tensor
     suffix = g.flip(-1).cumsum(-1).flip(-1)  # Σ_{m ≥ k} ĝ_im: current in segment k
     c = suffix.cumsum(-1)  # Σ_{k ≤ j}: accumulated drop at column j
     return (1.0 - epsilon * c).clamp_min(0.0).reshape(r, rows, width)
-
-
-def tiled_matmul(x_tiles: Tensor, w_tiles: Tensor) -> Tensor:
-    """Per-tile partial sums: ``x_tiles (N, R, tile_rows)``, ``w_tiles (R, tile_rows, W)``
-    → ``(R, N, W)`` (one batched matmul over the R tile rows)."""
-    return torch.bmm(x_tiles.transpose(0, 1), w_tiles)

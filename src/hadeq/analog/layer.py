@@ -286,7 +286,3 @@ class AnalogMVM(nn.Module):
         gain, offset = amplifier_errors(self.xi_amplifiers[..., : self.mvm_out], hw, x.dtype)
         return TiledMVM.apply(x, e.to(x.dtype), bias, scale.to(x.dtype), gain, offset, hw,
                               generator)
-
-    def ideal_matmul(self, x: Tensor) -> Tensor:
-        """The float result ``W x`` for ``x`` of shape ``(N, in)`` (counts nothing)."""
-        return F.linear(x, self.weight_matrix())

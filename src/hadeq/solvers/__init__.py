@@ -20,7 +20,6 @@ from hadeq.solvers.registry import (
     get_solver_class,
     make_solver,
     register_solver,
-    solver_option_names,
 )
 from hadeq.solvers.relaxation import AnalogRelaxation, settling_time_from_trace
 from hadeq.solvers.stats import SolverStats
@@ -44,5 +43,4 @@ __all__ = [
     "register_solver",
     "residual",
     "settling_time_from_trace",
-    "solver_option_names",
 ]

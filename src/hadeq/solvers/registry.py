@@ -53,12 +53,6 @@ def get_solver_class(name: str) -> type[FixedPointSolver]:
     return _REGISTRY[name]
 
 
-def solver_option_names(name: str) -> list[str]:
-    """Every option ``make_solver(name, ...)`` accepts."""
-    method = [f.name for f in dataclasses.fields(get_solver_class(name))]
-    return method + [f.name for f in dataclasses.fields(IterateOptions)]
-
-
 def make_solver(
     name: str | FixedPointSolver, options: Mapping[str, Any] | None = None
 ) -> tuple[FixedPointSolver, IterateOptions]:
