@@ -10,18 +10,9 @@ from hadeq.config import check_choice, check_int, check_range
 from hadeq.errors import ConfigError
 
 
-class ContractiveLinear(nn.Module):
-    """Parametrisation ``W ↦ W · min(1, (1 − margin) / σ_max(W))``.
-
-    A weight already inside the ball is left untouched; one outside is scaled back to
-    its boundary. With a 1-Lipschitz activation (tanh, ReLU) the map
-    ``z ↦ σ(Wz + u)`` is then a ``(1 − margin)``-contraction, so the DEQ has a unique
-    fixed point that plain iteration reaches. ``σ_max`` is computed exactly (SVD) when
-    ``exact`` is true, else by ``power_iterations`` steps of power iteration per
-    training forward with persistent vectors (as ``torch.nn.utils.spectral_norm``).
-    Power iteration under-estimates ``σ_max`` until it has converged, so use ``exact``
-    when the guarantee matters.
-    """
+class _NormBound(nn.Module):
+    """The parametrisation behind :func:`contractive`:
+    ``W ↦ W · min(1, (1 − margin) / σ_max(W))``."""
 
     def __init__(
         self, weight: Tensor, margin: float = 0.05, exact: bool = False, power_iterations: int = 1
@@ -70,9 +61,20 @@ def contractive(
     exact: bool = False,
     power_iterations: int = 1,
 ) -> nn.Module:
-    """Register :class:`ContractiveLinear` on ``module.<name>`` and return ``module``."""
+    """Parametrise ``module.<name>`` as ``W · min(1, (1 − margin) / σ_max(W))`` and return
+    ``module``.
+
+    A weight already inside the ball ``‖W‖₂ ≤ 1 − margin`` is left untouched; one outside
+    is scaled back to its boundary. With a 1-Lipschitz activation (tanh, ReLU) the map
+    ``z ↦ σ(Wz + u)`` is then a ``(1 − margin)``-contraction, so the DEQ has a unique
+    fixed point that plain iteration reaches. ``σ_max`` is computed exactly (SVD) when
+    ``exact`` is true, else by ``power_iterations`` steps of power iteration per training
+    forward with persistent vectors (as ``torch.nn.utils.spectral_norm``), which
+    under-estimates ``σ_max`` until it has converged: use ``exact`` when the guarantee
+    matters.
+    """
     weight = getattr(module, name)
     parametrize.register_parametrization(
-        module, name, ContractiveLinear(weight, margin, exact, power_iterations)
+        module, name, _NormBound(weight, margin, exact, power_iterations)
     )
     return module
