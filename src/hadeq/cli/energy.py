@@ -17,6 +17,7 @@ from hadeq.energy import (
     hybrid_deq_energy,
 )
 from hadeq.energy.config import HARDWARE_FIELDS, with_overrides
+from hadeq.energy.solver_costs import DIGITAL_SOLVER, SOLVERS
 from hadeq.errors import ConfigError
 from hadeq.io import check_output_dir, dumps_json, write_text_atomic
 
@@ -54,8 +55,9 @@ def register(subparsers: Any) -> None:
                    help="measured per-sample digital solver iterations (comma-separated)")
     p.add_argument("--settling-time-ns", default=None, metavar="T[,T...]",
                    help="measured per-sample analog settling times in ns (comma-separated)")
-    p.add_argument("--solver", default="anderson", choices=("picard", "anderson", "broyden"),
-                   help="digital solver whose per-iteration overhead is charged (default anderson)")
+    p.add_argument("--solver", default=DIGITAL_SOLVER, choices=SOLVERS,
+                   help="digital solver whose per-iteration overhead is charged "
+                        f"(default {DIGITAL_SOLVER})")
     p.add_argument("--history", type=int, default=6,
                    help="Anderson history m / Broyden memory (default 6)")
     p.add_argument("--samples", type=int, default=8,

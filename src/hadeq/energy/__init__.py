@@ -5,14 +5,14 @@
   buckets (adc, dac, array, amplifier, digital_compute, memory, accumulation, other);
 - :class:`LayerSpec`, :class:`DEQWorkload` — what an inference computes;
 - :func:`digital_deq_energy`, :func:`hybrid_deq_energy`, :func:`analog_feedforward_energy` —
-  pure accounting over measured iterations / settling times;
+  pure accounting over measured iterations / settling times; :data:`SOLVER_COSTS` — what
+  one iteration of each digital solver costs;
 - :func:`analog_layer_energy` — from ``hadeq.analog`` layer counters;
 - :func:`hermes_tops_per_w` — calibration against IBM HERMES;
 - :mod:`hadeq.energy.spice` — ngspice export and run of the analog DEQ core.
 """
 
 from hadeq.energy.accounting import (
-    SOLVERS,
     analog_feedforward_energy,
     analog_layer,
     digital_core_iteration,
@@ -41,17 +41,20 @@ from hadeq.energy.reference import (
     settling_time_ns,
     software_fixed_point,
 )
+from hadeq.energy.solver_costs import SOLVER_COSTS, SOLVERS, SolverCost
 from hadeq.energy.workload import DEQWorkload, LayerSpec
 
 __all__ = [
     "BUCKETS",
     "PRECISIONS",
     "SOLVERS",
+    "SOLVER_COSTS",
     "DEQWorkload",
     "EnergyBreakdown",
     "EnergyConfig",
     "EnergyReport",
     "LayerSpec",
+    "SolverCost",
     "analog_counts_energy",
     "analog_feedforward_energy",
     "analog_layer",

@@ -20,13 +20,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hadeq.analog.config import HardwareConfig
-from hadeq.config import check_choice, check_int
+from hadeq.config import check_int
 from hadeq.energy.breakdown import EnergyBreakdown, EnergyReport
 from hadeq.energy.config import EnergyConfig, precision_bits
+from hadeq.energy.solver_costs import DIGITAL_SOLVER, solver_cost
 from hadeq.energy.workload import DEQWorkload, LayerSpec
 from hadeq.errors import ConfigError
-
-SOLVERS: tuple[str, ...] = ("picard", "anderson", "broyden")
 
 
 def per_sample_mean(field: str, values: Any) -> tuple[float, float, int]:
@@ -81,35 +80,23 @@ def digital_layer(layer: LayerSpec, config: EnergyConfig) -> tuple[EnergyBreakdo
 
 
 def solver_overhead_macs(neurons: int, solver: str, history: int) -> float:
-    """Solver arithmetic per iteration beyond evaluating f, in MACs.
-
-    * picard: none beyond the residual ‖f(z) − z‖ (n subtractions + n MACs for the norm);
-    * anderson (history m): residual and norm (2n), one new row of the Gram matrix FᵀF (m dot
-      products of length n: m·n), the (m+1)×(m+1) least squares by Cholesky ((m+1)³/3) and
-      the mixing of m stored iterates and residuals (2·m·n);
-    * broyden (memory m): residual and norm (2n), applying the low-rank inverse-Jacobian
-      estimate (2·m·n) and its rank-one update (2n).
-    """
-    check_choice("solver", solver, SOLVERS)
-    n, m = neurons, history
-    if solver == "picard":
-        return 2.0 * n
-    if solver == "anderson":
-        return 2.0 * n + m * n + (m + 1) ** 3 / 3.0 + 2.0 * m * n
-    return 2.0 * n + 2.0 * m * n + 2.0 * n
+    """Solver arithmetic per iteration beyond evaluating f, in MACs:
+    ``vector_ops(m)·n + system_ops(m)`` of the solver's entry in
+    :data:`~hadeq.energy.solver_costs.SOLVER_COSTS` (n = ``neurons``, m = ``history``)."""
+    cost = solver_cost(solver)
+    return cost.vector_ops(history) * neurons + cost.system_ops(history)
 
 
 def solver_overhead_values_moved(neurons: int, solver: str, history: int) -> tuple[float, float]:
-    """(values read, values written) of solver state per iteration: Anderson and Broyden
-    read their 2·m stored vectors of length n and write 2 new ones; Picard moves none."""
-    check_choice("solver", solver, SOLVERS)
-    if solver == "picard":
-        return 0.0, 0.0
-    return 2.0 * history * neurons, 2.0 * neurons
+    """(values read, values written) of solver history per iteration: the solver's
+    history vectors of length n (:data:`~hadeq.energy.solver_costs.SOLVER_COSTS`)."""
+    cost = solver_cost(solver)
+    return cost.history_reads(history) * neurons, cost.history_writes(history) * neurons
 
 
 def digital_core_iteration(
-    workload: DEQWorkload, config: EnergyConfig, *, solver: str = "anderson", history: int = 6
+    workload: DEQWorkload, config: EnergyConfig, *, solver: str = DIGITAL_SOLVER,
+    history: int = 6,
 ) -> tuple[EnergyBreakdown, float, float]:
     """One solver iteration of a digital DEQ: f(z) = σ(W z + u + b) plus solver overhead.
     Returns (energy, latency_ns, MACs)."""
@@ -151,7 +138,7 @@ def digital_deq_energy(
     iterations: Any,
     config: EnergyConfig | None = None,
     *,
-    solver: str = "anderson",
+    solver: str = DIGITAL_SOLVER,
     history: int = 6,
 ) -> EnergyReport:
     """Energy and latency of one inference of a fully digital DEQ.
