@@ -31,7 +31,7 @@ from hadeq.energy.calibration import (
     hermes_tops_per_w,
 )
 from hadeq.energy.config import PRECISIONS, EnergyConfig, precision_bits
-from hadeq.energy.counters import analog_counts_energy, analog_layer_energy, analog_model_energy
+from hadeq.energy.counters import analog_counts_energy, analog_layer_energy
 from hadeq.energy.reference import (
     euler_trajectory,
     ir_drop_first_order_error,
@@ -59,7 +59,6 @@ __all__ = [
     "analog_feedforward_energy",
     "analog_layer",
     "analog_layer_energy",
-    "analog_model_energy",
     "digital_core_iteration",
     "digital_deq_energy",
     "digital_layer",

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from hadeq.analog.config import HardwareConfig
@@ -84,13 +84,3 @@ def analog_layer_energy(layer: Any, config: EnergyConfig | None = None) -> Energ
                           "an analog layer with counters(), mvm_in and mvm_out")
     return analog_counts_energy(layer.counters(), layer.mvm_in, layer.mvm_out, config,
                                 hardware=getattr(layer, "hardware", None))
-
-
-def analog_model_energy(
-    layers: Iterable[Any], config: EnergyConfig | None = None
-) -> EnergyBreakdown:
-    """Summed energy of several analog layers' counters (e.g. ``hadeq.analog.analog_layers``)."""
-    total = EnergyBreakdown()
-    for layer in layers:
-        total = total + analog_layer_energy(layer, config).energy
-    return total
