@@ -58,8 +58,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--solver", default=DIGITAL_SOLVER, choices=SOLVERS,
                    help="digital solver whose per-iteration overhead is charged "
                         f"(default {DIGITAL_SOLVER})")
-    p.add_argument("--history", type=int, default=6,
-                   help="Anderson history m / Broyden memory (default 6)")
+    p.add_argument("--history", type=int, default=C.TORCHDEQ_ANDERSON_HISTORY,
+                   help="Anderson history m / Broyden memory (default "
+                        f"{C.TORCHDEQ_ANDERSON_HISTORY}, torchdeq's)")
     p.add_argument("--samples", type=int, default=8,
                    help="samples for measuring on a random core (default 8)")
     p.add_argument("--norm", type=float, default=0.7,

@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from hadeq import constants as C
 from hadeq.analog.config import HardwareConfig
 from hadeq.config import check_int
 from hadeq.energy.breakdown import EnergyBreakdown, EnergyReport
@@ -96,7 +97,7 @@ def solver_overhead_values_moved(neurons: int, solver: str, history: int) -> tup
 
 def digital_core_iteration(
     workload: DEQWorkload, config: EnergyConfig, *, solver: str = DIGITAL_SOLVER,
-    history: int = 6,
+    history: int = C.TORCHDEQ_ANDERSON_HISTORY,
 ) -> tuple[EnergyBreakdown, float, float]:
     """One solver iteration of a digital DEQ: f(z) = σ(W z + u + b) plus solver overhead.
     Returns (energy, latency_ns, MACs)."""
@@ -139,14 +140,14 @@ def digital_deq_energy(
     config: EnergyConfig | None = None,
     *,
     solver: str = DIGITAL_SOLVER,
-    history: int = 6,
+    history: int = C.TORCHDEQ_ANDERSON_HISTORY,
 ) -> EnergyReport:
     """Energy and latency of one inference of a fully digital DEQ.
 
     ``iterations``: the *measured* per-sample solver iterations (one f evaluation each), e.g.
     ``SolverStats.iterations``. E = E_inj + mean_k(k)·(E_f + E_solver) + E_head; latency
     likewise with the accelerator's MACs/cycle and clock. ``history`` is Anderson's m
-    (torchdeq default 6) or Broyden's memory.
+    (torchdeq default ``C.TORCHDEQ_ANDERSON_HISTORY``) or Broyden's memory.
     """
     config = config or EnergyConfig()
     mean_it, max_it, n_samples = per_sample_mean("iterations", iterations)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
+from hadeq import constants as C
 from hadeq.analog.config import HardwareConfig
 from hadeq.config import check_int, check_range
 from hadeq.energy.reference import random_contractive_core, settling_time_ns
@@ -37,7 +38,7 @@ def measure_random_core(
     hardware: HardwareConfig | None = None,
     settle_tol: float = 1e-3,
     solver_tol: float = 1e-3,
-    history: int = 6,
+    history: int = C.TORCHDEQ_ANDERSON_HISTORY,
     max_iter: int = 200,
 ) -> CoreMeasurement:
     """Draw a core W (‖W‖₂ = ``norm``) and ``samples`` injections u + b, then measure:
