@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -50,13 +48,6 @@ class AnalogConv2d(AnalogMVM):
         self.reset_parameters()
         if device is not None:
             self.to(device)
-
-    def reset_parameters(self) -> None:
-        """The initialisation of :class:`torch.nn.Conv2d`."""
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1.0 / math.sqrt(self.mvm_in)
-            nn.init.uniform_(self.bias, -bound, bound)
 
     def weight_matrix(self) -> Tensor:
         return self.weight.reshape(self.out_channels, -1)
@@ -115,12 +106,7 @@ class AnalogConv2d(AnalogMVM):
                   layer.stride, padding, layer.dilation,  # type: ignore[arg-type]
                   layer.bias is not None, hardware, seed=seed,
                   device=layer.weight.device, dtype=layer.weight.dtype)
-        with torch.no_grad():
-            new.weight.copy_(layer.weight)
-            if layer.bias is not None and new.bias is not None:
-                new.bias.copy_(layer.bias)
-        new.train(layer.training)
-        return new
+        return new._copy_parameters_from(layer)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

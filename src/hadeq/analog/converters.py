@@ -116,11 +116,9 @@ def add_read_noise(v: Tensor, hw: HardwareConfig, generator: torch.Generator | N
 def adc(v: Tensor, hw: HardwareConfig) -> Tensor:
     """The ADC output in FS units for tile outputs ``v`` in FS units (differentiable:
     identity inside ``±output_range``, 0 outside)."""
-    if hw.output_bits is not None:
-        return quantize_ste(v * (1.0 / hw.output_range), hw.output_bits) * hw.output_range
-    if hw.output_range is not None:
-        return v.clamp(-hw.output_range, hw.output_range)
-    return v
+    if hw.output_bits is None:
+        return adc_levels(v, hw)  # without bits ADC units are FS units: a clip (or nothing)
+    return quantize_ste(v * (1.0 / hw.output_range), hw.output_bits) * hw.output_range
 
 
 def adc_units(hw: HardwareConfig) -> tuple[float, float]:
@@ -136,8 +134,8 @@ def adc_units(hw: HardwareConfig) -> tuple[float, float]:
 
 def adc_levels(u: Tensor, hw: HardwareConfig) -> Tensor:
     """The ADC on tile outputs ``u`` in ADC units (:func:`adc_units`): the integer levels
-    with ``output_bits``, else ``u`` clipped to ``±output_range`` (or ``u`` itself without
-    a range). No gradient."""
+    with ``output_bits`` (no gradient), else ``u`` clipped to ``±output_range`` (or ``u``
+    itself without a range)."""
     if hw.output_bits is not None:
         return round_levels(u, hw.output_bits)
     if hw.output_range is not None:

@@ -43,7 +43,8 @@ energy model:
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Self
 
 import torch
 import torch.nn.functional as F
@@ -104,6 +105,25 @@ class AnalogMVM(nn.Module):
         amp = 2 if hardware.gain_mismatch > 0 or hardware.offset_mismatch > 0 else 0
         self.register_buffer("xi_amplifiers", torch.zeros(amp, shape[0], shape[2]))
         self.program(seed)
+
+    # --- parameters ---------------------------------------------------------------------
+    def reset_parameters(self) -> None:
+        """The initialisation of :class:`torch.nn.Linear` and :class:`torch.nn.Conv2d`:
+        Kaiming-uniform weights (``a = √5``) and a bias uniform in ``±1/√fan_in``, with
+        ``fan_in = mvm_in`` (the crossbar rows)."""
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # type: ignore[arg-type]
+        bias = getattr(self, "bias", None)
+        if bias is not None:
+            bound = 1.0 / math.sqrt(self.mvm_in)
+            nn.init.uniform_(bias, -bound, bound)
+
+    def _copy_parameters_from(self, layer: nn.Module) -> Self:
+        """Copy the weight and bias of the digital ``layer`` (same shapes) and its
+        train/eval mode into this layer; returns it."""
+        with torch.no_grad():
+            for name, param in self.named_parameters(recurse=False):
+                param.copy_(getattr(layer, name))
+        return self.train(layer.training)
 
     # --- to be provided by subclasses ---------------------------------------------------
     def weight_matrix(self) -> Tensor:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
@@ -43,13 +41,6 @@ class AnalogLinear(AnalogMVM):
         if device is not None:
             self.to(device)
 
-    def reset_parameters(self) -> None:
-        """The initialisation of :class:`torch.nn.Linear` (Kaiming-uniform, a = √5)."""
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1.0 / math.sqrt(self.in_features)
-            nn.init.uniform_(self.bias, -bound, bound)
-
     def weight_matrix(self) -> Tensor:
         return self.weight
 
@@ -84,12 +75,7 @@ class AnalogLinear(AnalogMVM):
         """An analog copy of ``layer`` (weights and bias copied, same device/dtype)."""
         new = cls(layer.in_features, layer.out_features, layer.bias is not None, hardware,
                   seed=seed, device=layer.weight.device, dtype=layer.weight.dtype)
-        with torch.no_grad():
-            new.weight.copy_(layer.weight)
-            if layer.bias is not None and new.bias is not None:
-                new.bias.copy_(layer.bias)
-        new.train(layer.training)
-        return new
+        return new._copy_parameters_from(layer)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
