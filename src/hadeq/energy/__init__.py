@@ -15,6 +15,7 @@
 from hadeq.energy.accounting import (
     analog_feedforward_energy,
     analog_layer,
+    analog_reads_energy,
     digital_core_iteration,
     digital_deq_energy,
     digital_layer,
@@ -59,6 +60,7 @@ __all__ = [
     "analog_feedforward_energy",
     "analog_layer",
     "analog_layer_energy",
+    "analog_reads_energy",
     "digital_core_iteration",
     "digital_deq_energy",
     "digital_layer",

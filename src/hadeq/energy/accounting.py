@@ -232,48 +232,74 @@ def hybrid_deq_energy(
     return EnergyReport(energy=energy, latency_ns=latency, kind="hybrid_deq", counts=counts)
 
 
+def analog_reads_energy(
+    config: EnergyConfig,
+    hardware: HardwareConfig,
+    *,
+    in_features: int,
+    out_features: int,
+    n_vectors: float,
+    n_macs: float,
+    n_dac: float,
+    n_adc: float,
+) -> tuple[EnergyBreakdown, float]:
+    """Energy of ``n_vectors`` feed-forward MVMs of an ``in_features × out_features`` analog
+    layer from their counts, and the partial-sum adds among them.
+
+    dac = n_dac·E_dac; adc = n_adc·E_adc; array = d·n_macs devices at ḡ·V²·activity for
+    ``read_ns`` plus the bitlines of the d·n_adc tile outputs read (min(in, tile_rows)
+    cells each); amplifier = n_adc·amps_per_column sense amplifiers at P_amp(τ_read) for
+    ``read_ns``, τ_read = read_ns / ln(2^(adc_bits+1)) (settle to half an LSB within the
+    read); accumulation = the n_adc − n_vectors·out partial sums beyond the first, added
+    digitally, and their SRAM round trip; memory = n_vectors·(in DAC codes read + out ADC
+    codes written). No activation and no "other" share.
+    """
+    t_read_s = config.read_ns * 1e-9
+    tau_read_ns = config.read_ns / math.log(2.0 ** (config.adc_bits + 1))
+    acc_adds = max(n_adc - n_vectors * out_features, 0)
+    acc_bits = precision_bits(config.accumulation_precision)
+    accumulation = acc_adds * config.e_add_j(config.accumulation_precision)
+    if acc_adds:
+        accumulation += config.e_memory_bits_j(n_adc * acc_bits, "sram", write=True)
+        accumulation += config.e_memory_bits_j(n_adc * acc_bits, "sram")
+    d = config.devices_per_weight
+    energy = EnergyBreakdown(
+        dac_j=n_dac * config.e_dac_j(),
+        adc_j=n_adc * config.e_adc_j(),
+        array_j=config.crossbar_power_w(d * n_macs, hardware.g_max_us) * t_read_s
+        + config.bitline_energy_j(d * n_adc, min(in_features, hardware.tile_rows)),
+        amplifier_j=n_adc * config.amps_per_column * config.amp_power_per_amp_w(tau_read_ns)
+        * t_read_s,
+        accumulation_j=accumulation,
+        memory_j=config.e_memory_bits_j(n_vectors * in_features * config.dac_bits, "sram")
+        + config.e_memory_bits_j(n_vectors * out_features * config.adc_bits, "sram",
+                                 write=True),
+    )
+    return energy, acc_adds
+
+
 def analog_layer(
     layer: LayerSpec, config: EnergyConfig, hardware: HardwareConfig
 ) -> tuple[EnergyBreakdown, float, dict[str, float]]:
     """One MVM of a feed-forward analog layer on the hardware's tiles of
     ``tile_rows × tile_cols`` (devices at its g_max).
 
-    With R = ⌈in/tile_rows⌉ row blocks and C = ⌈out/tile_cols⌉ column blocks:
-    DAC conversions in·C; ADC conversions out·R; array d·in·out devices for ``read_ns``
-    plus bitlines; sense amplifiers out·R·amps_per_column at P_amp(τ_read) for ``read_ns``,
-    where τ_read = read_ns / ln(2^(adc_bits+1)) (settle to half an LSB within the read);
-    accumulation (R−1)·out adds plus the partial sums' SRAM round trip; memory reads the
-    input and writes the output; an activation (if any) is charged as digital compute.
+    With R = ⌈in/tile_rows⌉ row blocks and C = ⌈out/tile_cols⌉ column blocks: DAC
+    conversions in·C, ADC conversions out·R, in·out cells, priced by
+    :func:`analog_reads_energy` ((R−1)·out partial-sum adds); an activation (if any) is
+    charged as digital compute.
     """
     rows, cols = layer.in_features, layer.out_features
     r_blocks = math.ceil(rows / hardware.tile_rows)
     c_blocks = math.ceil(cols / hardware.tile_cols)
     dac_conv = rows * c_blocks
     adc_conv = cols * r_blocks
-    t_read_s = config.read_ns * 1e-9
-    tau_read_ns = config.read_ns / math.log(2.0 ** (config.adc_bits + 1))
-    n_amps = cols * r_blocks * config.amps_per_column
-    devices = config.devices_per_weight * rows * cols
-    acc_adds = (r_blocks - 1) * cols
-    acc_bits = precision_bits(config.accumulation_precision)
-    accumulation = acc_adds * config.e_add_j(config.accumulation_precision)
-    if r_blocks > 1:
-        accumulation += config.e_memory_bits_j(adc_conv * acc_bits, "sram", write=True)
-        accumulation += config.e_memory_bits_j(adc_conv * acc_bits, "sram")
+    reads, acc_adds = analog_reads_energy(
+        config, hardware, in_features=rows, out_features=cols, n_vectors=1,
+        n_macs=rows * cols, n_dac=dac_conv, n_adc=adc_conv)
     act_ops = cols * config.nonlinearity_ops if layer.activation else 0
     p = layer.precision or config.digital_precision
-    energy = EnergyBreakdown(
-        dac_j=dac_conv * config.e_dac_j(),
-        adc_j=adc_conv * config.e_adc_j(),
-        array_j=config.crossbar_power_w(devices, hardware.g_max_us) * t_read_s
-        + config.bitline_energy_j(config.devices_per_weight * cols * r_blocks,
-                                  min(rows, hardware.tile_rows)),
-        amplifier_j=n_amps * config.amp_power_per_amp_w(tau_read_ns) * t_read_s,
-        accumulation_j=accumulation,
-        digital_compute_j=act_ops * config.e_mac_j(p),
-        memory_j=config.e_memory_bits_j(rows * config.dac_bits, "sram")
-        + config.e_memory_bits_j(cols * config.adc_bits, "sram", write=True),
-    )
+    energy = reads + EnergyBreakdown(digital_compute_j=act_ops * config.e_mac_j(p))
     latency = (
         config.dac_latency_ns
         + config.read_ns
@@ -286,7 +312,7 @@ def analog_layer(
         "analog_macs": layer.n_macs,
         "tiles": r_blocks * c_blocks,
         "accumulation_adds": acc_adds,
-        "amplifiers": n_amps,
+        "amplifiers": adc_conv * config.amps_per_column,
     }
     return energy, latency, counts
 
