@@ -20,9 +20,9 @@ from hadeq.models.feedforward import (
     AnalogCNNConfig,
     AnalogMLP,
     AnalogMLPConfig,
-    parameter_count,
 )
 from hadeq.models.ffebm import FFEBM, FFEBMConfig
+from hadeq.models.interface import parameter_count
 from hadeq.tasks import load_digits_data
 
 

@@ -236,11 +236,12 @@ def hadeq_runner(deq: hadeq.DEQ, p: Problem, backward: bool) -> Run:
         deq.train(backward)
         with torch.set_grad_enabled(backward):
             inj = p.cell.inject(p.x)
-            z, stats = deq(hadeq.batched(p.cell, inj), z0)
+            adjoint: list[hadeq.SolverStats] = []
+            z, stats = deq(hadeq.batched(p.cell, inj), z0, on_backward=adjoint.append)
         out: dict[str, Any] = {"z": z.detach(), "stats": stats}
         if backward:
             p.loss(z).backward()
-            out["backward_stats"] = deq.last_backward_stats
+            out["backward_stats"] = adjoint[0] if adjoint else None
         return out
 
     return run

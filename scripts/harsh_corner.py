@@ -49,7 +49,7 @@ def main() -> int:
     options = {k: int(v) if v.isdigit() else v
                for k, v in (o.split("=", 1) for o in args.task_option)}
     task = get_task(args.task)
-    corner = HardwareConfig.from_dict(CORNER)
+    corner = HardwareConfig.parse(CORNER)
     rows = []
     start = time.perf_counter()
     for seed in args.seeds:

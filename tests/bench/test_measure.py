@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from hadeq.analog import HardwareConfig
-from hadeq.bench.measure import core_snr, deq_workload
+from hadeq.bench.measure import core_snr
 from hadeq.models import ConvHybridDEQ, ConvHybridDEQConfig
 
 
@@ -20,7 +20,7 @@ def spectral_model() -> ConvHybridDEQ:
 
 def test_workload_counts_the_conv_and_the_spectral_path():
     m, c, h, w, k = 2, 3, 6, 7, 3
-    work = deq_workload(spectral_model(), torch.randn(4, 1, h, w))
+    work = spectral_model().workload(torch.randn(4, 1, h, w))
     conv_macs = h * w * c * c * k * k
     mix_macs = m * m * c * c
     transform_macs = m * (c * (h * w + m * w) + c * (h * w + m * h))

@@ -246,12 +246,12 @@ def test_deq_uses_eval_options_in_eval_mode(generator):
     x = torch.randn(2, 3, dtype=torch.float64, generator=generator)
     deq = hadeq.DEQ(solver="picard", solver_options={"tol": 1e-3},
                     eval_solver="anderson", eval_options={"tol": 1e-10, "max_iter": 100})
-    deq(fmap.bind(x), torch.zeros(2, 8, dtype=torch.float64))
-    assert deq.last_stats.solver == "picard" and deq.last_stats.tol == 1e-3
+    _, stats = deq(fmap.bind(x), torch.zeros(2, 8, dtype=torch.float64))
+    assert stats.solver == "picard" and stats.tol == 1e-3
     deq.eval()
     with torch.no_grad():
-        deq(fmap.bind(x), torch.zeros(2, 8, dtype=torch.float64))
-    assert deq.last_stats.solver == "anderson" and deq.last_stats.tol == 1e-10
+        _, stats = deq(fmap.bind(x), torch.zeros(2, 8, dtype=torch.float64))
+    assert stats.solver == "anderson" and stats.tol == 1e-10
 
 
 def test_unconverged_forward_warns():

@@ -18,8 +18,8 @@ from hadeq.models.feedforward import (
     AnalogCNNConfig,
     AnalogMLP,
     AnalogMLPConfig,
-    parameter_count,
 )
+from hadeq.models.interface import parameter_count
 
 torch.set_num_threads(1)
 
@@ -69,7 +69,7 @@ def test_forward_shapes_and_info() -> None:
     assert cnn(x).shape == (4, 10)
     assert cnn(x.reshape(4, 1, 8, 8)).shape == (4, 10)
     info = mlp.forward_with_info(x)
-    assert [a.shape[1] for a in info.activations] == [128, 96, 10]
+    assert [a.shape[1] for a in info.states] == [128, 96, 10]
     with pytest.raises(ConfigError, match=r"x\.shape"):
         mlp(torch.randn(4, 63))
 
@@ -140,7 +140,7 @@ def test_set_hardware_keeps_weights_and_snr_is_finite() -> None:
     (AnalogMLPConfig, {"in_features": 0, "out_features": 3}, "in_features"),
     (AnalogMLPConfig, {"in_features": 4, "out_features": 3, "hidden": (8, -1)}, "hidden"),
     (AnalogMLPConfig, {"in_features": 4, "out_features": 3, "mode": "x"}, "mode"),
-    (AnalogMLPConfig, {"in_features": 4, "out_features": 3, "hardware": "nope"}, "preset"),
+    (AnalogMLPConfig, {"in_features": 4, "out_features": 3, "hardware": "nope"}, "hardware"),
     (AnalogCNNConfig, {"in_channels": 1, "height": 2, "width": 8, "out_features": 3},
      "height"),
     (AnalogCNNConfig, {"in_channels": 1, "height": 8, "width": 8, "out_features": 3,
@@ -162,4 +162,4 @@ def test_registry_builds_feedforward_models() -> None:
     cnn = registry.build_model({"kind": "analog_cnn", "hardware": "rram_4bit"}, hints)
     assert isinstance(cnn, AnalogCNN) and cnn.config.height == 8
     with pytest.raises(ConfigError, match=r"model\.hiden"):
-        registry.model_config({"kind": "analog_mlp", "hiden": [3]}, hints)
+        registry.parse_model_section({"kind": "analog_mlp", "hiden": [3]}, hints)

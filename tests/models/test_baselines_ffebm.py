@@ -220,4 +220,4 @@ def test_registry_builds_ffebm() -> None:
     model = registry.build_model({"kind": "ffebm", "blocks": [32], "beta": 0.1}, hints)
     assert isinstance(model, FFEBM) and model.config.beta == 0.1
     with pytest.raises(ConfigError, match=r"model\.beta"):
-        registry.model_config({"kind": "ffebm", "beta": -1}, hints)
+        registry.parse_model_section({"kind": "ffebm", "beta": -1}, hints)

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 import hadeq
 from hadeq.analog import HardwareConfig
 from hadeq.deq import DEQConfig
-from hadeq.models import ConvHybridDEQ, ConvHybridDEQConfig, HybridOutput
+from hadeq.models import ConvHybridDEQ, ConvHybridDEQConfig, ModelOutput
 from hadeq.models.conv_hybrid import conv_norm_fft, conv_norm_taps
 
 TIGHT = DEQConfig(solver_options={"tol": 1e-12, "stop_mode": "abs", "max_iter": 300},
@@ -40,7 +40,7 @@ def test_ideal_hardware_is_exactly_the_digital_conv_deq():
     m = model()
     x = torch.randn(3, 2, 6, 5, dtype=torch.float64)
     out = m.forward_with_info(x)
-    assert isinstance(out, HybridOutput)
+    assert isinstance(out, ModelOutput)
     u = m.stem(x).detach()
     w, b = m.core.weight.detach(), m.core.bias.detach()
     z = torch.zeros_like(u)

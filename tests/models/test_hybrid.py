@@ -158,5 +158,5 @@ def test_bad_inputs_are_named():
         HybridDEQConfig(in_features=6, out_features=3, hidden=0)
     with pytest.raises(hadeq.ConfigError, match=r"mode='hardware'"):
         HybridDEQConfig(in_features=6, out_features=3, mode="hardware")
-    with pytest.raises(hadeq.ConfigError, match=r"preset='pcm'"):
+    with pytest.raises(hadeq.ConfigError, match=r"hardware='pcm'"):
         HybridDEQConfig(in_features=6, out_features=3, hardware="pcm")

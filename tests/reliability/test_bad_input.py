@@ -153,7 +153,7 @@ def ascii_raw(names: list[str], rows: list[list[str]]) -> str:
     ("model.hardware.read_noize=0.1", ("model.hardware.read_noize", "did you mean 'read_noise'")),
     ("optimiser.lr=0.1", ("optimiser", "did you mean 'optimizer'")),
     ("physics.sparsity=-1", ("physics.sparsity", "[0, inf)")),
-    ("eval_hardware=hermes", ("eval_hardware.preset", "'hermes_pcm_8bit'")),
+    ("eval_hardware=hermes", ("eval_hardware", "'hermes'", "hermes_pcm_8bit")),
     ("max_train_samples=0", ("max_train_samples", "[1, inf)")),
 ])
 def test_train_config_values(tmp_path, capsys, override: str, needles: tuple[str, ...]) -> None:
@@ -458,7 +458,7 @@ def _model() -> HybridDEQ:
      ("tol", "finite")),
     (lambda: hadeq.solve(lambda z: 0.5 * z, torch.full((2, 3), float("nan")),
                          on_nonfinite="raise"), ConvergenceError, ("NaN/Inf",)),
-    (lambda: HardwareConfig.from_dict(["read_noise", 0.1]), ConfigError, ("mapping",)),
+    (lambda: HardwareConfig.parse(["read_noise", 0.1]), ConfigError, ("mapping",)),
     (lambda: HardwareConfig(weight_bits=0), ConfigError, ("weight_bits", "[1, 16]")),
     (lambda: HardwareConfig(read_noise=float("inf")), ConfigError, ("read_noise", "finite")),
 ])

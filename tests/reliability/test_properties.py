@@ -70,7 +70,7 @@ def hardware_configs(draw: st.DrawFn) -> HardwareConfig:
 @given(hardware_configs())
 def test_hardware_config_round_trips(hw: HardwareConfig) -> None:
     data = hw.to_dict()
-    assert HardwareConfig.from_dict(data) == hw
+    assert HardwareConfig.parse(data) == hw
     assert from_mapping(HardwareConfig, data) == hw
     assert all(isinstance(v, (int, float, str, bool, type(None))) for v in data.values())
 
@@ -108,7 +108,7 @@ BAD_HARDWARE: dict[str, st.SearchStrategy[Any]] = {
 def test_invalid_hardware_values_raise_config_error(data: st.DataObject, field: str) -> None:
     value = data.draw(BAD_HARDWARE[field] | garbage)
     with pytest.raises(ConfigError) as info:
-        HardwareConfig.from_dict({field: value})
+        HardwareConfig.parse({field: value})
     assert field in info.value.field or field in str(info.value)
 
 

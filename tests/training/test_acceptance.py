@@ -25,7 +25,7 @@ def train(tmp_path, name, hardware):
 def test_physics_aware_hybrid_keeps_97_percent_of_the_digital_accuracy(tmp_path):
     task = get_task("digits")
     data = task.load(seed=0)
-    chip = HardwareConfig.from_dict(HARDWARE)
+    chip = HardwareConfig.parse(HARDWARE)
     digital = train(tmp_path, "digital", "ideal")
     hybrid = train(tmp_path, "hybrid", HARDWARE)
     acc_digital = evaluate_model(digital, task, data.x_test, data.y_test,

@@ -54,7 +54,7 @@ class HardwareConfig:
     """Non-idealities of an analog crossbar array; all off by default (exact float).
 
     Build one directly, from a named preset (:meth:`preset`), or from a mapping of options
-    (:meth:`from_dict`, which refuses unknown keys). Every field is validated on
+    (:meth:`parse`, which refuses unknown keys). Every field is validated on
     construction and a bad value raises :class:`hadeq.errors.ConfigError` naming it.
     """
 
@@ -210,7 +210,7 @@ class HardwareConfig:
         if isinstance(value, HardwareConfig):
             return value
         try:
-            if isinstance(value, str):
+            if isinstance(value, str) and value in cls.PRESET_NAMES:
                 return cls.preset(value)
             if isinstance(value, Mapping):
                 data = dict(value)

@@ -21,7 +21,7 @@ import hadeq
 from hadeq.analog import HardwareConfig
 from hadeq.bench import measure
 from hadeq.io import write_json_atomic
-from hadeq.models.feedforward import parameter_count
+from hadeq.models import parameter_count
 from hadeq.tasks import get_task
 from hadeq.training import Trainer
 from hadeq.training.config import parse_train_config
@@ -116,14 +116,14 @@ def validate_cell(cell: Cell) -> None:
     """Check everything about ``cell`` that can be checked without training it."""
     task = get_task(cell.task)
     for ev in cell.evaluations:
-        HardwareConfig.from_dict(ev.hardware)
+        HardwareConfig.parse(ev.hardware)
     if task.kind == "control":
-        from hadeq.models.registry import model_config
+        from hadeq.models import parse_model_section
         from hadeq.tasks import ImitationConfig
         from hadeq.training.config import model_hints
 
         task.config(**cell.task_options)
-        model_config(cell.model, model_hints(task))
+        parse_model_section(cell.model, model_hints(task))
         ImitationConfig(**cell.train)
     else:
         train_config(cell, os.devnull)
@@ -141,7 +141,7 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
         "evaluations": {},
     }
     for ev in cell.evaluations:
-        hw = HardwareConfig.from_dict(ev.hardware)
+        hw = HardwareConfig.parse(ev.hardware)
         scored = evaluate_model(model, task, data.x_test, data.y_test, hardware=hw,
                                 seed=cell.seed)
         result["evaluations"][ev.label] = {
@@ -153,16 +153,16 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
         if ev.reference and cell.measure_solvers:
             result["evaluations"][ev.label].update(
                 measure.core_snr(model, data.x_test[:256], hw, cell.seed))
-    if hasattr(model, "energy_report") and not cell.measure_solvers:
+    if not cell.measure_solvers:
         result["energy"] = measure.baseline_energy(model, data.x_test[:256], cell.settle,
                                                    cell.seed)
     if cell.measure_solvers:
         x = data.x_test[:256]
         s = cell.settle
-        result["workload"] = asdict(measure.deq_workload(model, x))
+        result["workload"] = asdict(model.workload(x))
         result["digital"] = measure.digital_iterations(model, x, s["tol"])
         result["settling"] = measure.analog_settling(
-            model, x, HardwareConfig.from_dict(s["hardware"]), s["tol"], s["tau_ns"],
+            model, x, HardwareConfig.parse(s["hardware"]), s["tol"], s["tau_ns"],
             s["dt_ns"], cell.seed)
     if cell.role.startswith("reg:") or cell.role == "physics_aware":
         from hadeq.training import near_zero_fraction

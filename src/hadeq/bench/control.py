@@ -12,7 +12,7 @@ import torch
 from hadeq import constants as C
 from hadeq.analog import HardwareConfig
 from hadeq.bench import measure
-from hadeq.models.feedforward import parameter_count
+from hadeq.models import parameter_count
 from hadeq.models.registry import build_model
 from hadeq.tasks import ImitationConfig, evaluate_policy, observation, train_imitation
 from hadeq.training.config import model_hints
@@ -40,9 +40,8 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
         model = build_model(cell.model, model_hints(task), seed=derive_seed(cell.seed, "program"))
     train = dict(cell.train)
     start = time.perf_counter()
-    after = getattr(model, "project_contractive_", None)
     history = train_imitation(model, data.expert, ImitationConfig(**train, seed=cell.seed),
-                              after_step=after)
+                              after_step=model.project_contractive_)
     train_time = time.perf_counter() - start
     model.eval()
     result: dict[str, Any] = {
@@ -52,7 +51,7 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
         "evaluations": {},
     }
     for ev in cell.evaluations:
-        hw = HardwareConfig.from_dict(ev.hardware)
+        hw = HardwareConfig.parse(ev.hardware)
         episodes = ev.episodes or cell.task_options.get("n_episodes", 50)
         chip = on_hardware(model, hw, cell.seed)
         with torch.random.fork_rng(devices=[]), torch.no_grad():
@@ -68,15 +67,15 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
             entry.update(measure.core_snr(model, _probe_observations(256, cell.seed), hw,
                                           cell.seed))
         result["evaluations"][ev.label] = entry
-    if hasattr(model, "energy_report") and not cell.measure_solvers:
+    if not cell.measure_solvers:
         result["energy"] = measure.baseline_energy(model, _probe_observations(256, cell.seed),
                                                    cell.settle, cell.seed)
     if cell.measure_solvers:
         x = _probe_observations(256, cell.seed)
         s = cell.settle
-        result["workload"] = asdict(measure.deq_workload(model, x))
+        result["workload"] = asdict(model.workload(x))
         result["digital"] = measure.digital_iterations(model, x, s["tol"])
         result["settling"] = measure.analog_settling(
-            model, x, HardwareConfig.from_dict(s["hardware"]), s["tol"], s["tau_ns"],
+            model, x, HardwareConfig.parse(s["hardware"]), s["tol"], s["tau_ns"],
             s["dt_ns"], cell.seed)
     return result

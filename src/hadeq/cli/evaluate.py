@@ -7,11 +7,12 @@ import json
 import math
 from typing import Any
 
+from hadeq.analog import HardwareConfig
 from hadeq.config import check_int, to_dict
-from hadeq.errors import ConfigError, DataError
-from hadeq.models.registry import hardware_from
-from hadeq.training import evaluate_model, load_checkpoint, parse_train_config, rebuild_model
-from hadeq.training.checkpoint import check_state_dict, jsonable
+from hadeq.errors import ConfigError
+from hadeq.models import HadeqModel
+from hadeq.training import evaluate_model, load_trained
+from hadeq.training.checkpoint import jsonable
 from hadeq.training.config import apply_overrides
 
 DESCRIPTION = """\
@@ -49,43 +50,19 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def _hardware_section(model: Any, eval_hardware: Any, overrides: list[str]) -> Any:
-    """The evaluation hardware: the run's, then ``--set hardware...`` overrides."""
+def _hardware_section(model: HadeqModel, eval_hardware: HardwareConfig | None,
+                      overrides: list[str]) -> HardwareConfig:
+    """The evaluation hardware: the run's (or the model's own), then ``--set hardware...``
+    overrides."""
     for pair in overrides:
         key = pair.split("=", 1)[0].strip()
         if key != "hardware" and not key.startswith("hardware."):
             raise ConfigError("--set", pair, "hardware=PRESET or hardware.FIELD=VALUE")
-    if eval_hardware is not None:
-        base = eval_hardware
-    elif hasattr(model, "hardware"):
-        base = to_dict(model.hardware)
-    else:
-        base = None
+    base = eval_hardware if eval_hardware is not None else model.hardware
     if not overrides:
-        return hardware_from(base, "hardware") if base is not None else None
-    if base is None:
-        raise ConfigError("--set", overrides[0],
-                          f"no hardware to change: {type(model).__name__} is not analog")
-    if not hasattr(model, "set_hardware"):
-        raise ConfigError("--set", overrides[0],
-                          f"{type(model).__name__} cannot be moved to other hardware")
-    section = apply_overrides({"hardware": base}, overrides)["hardware"]
-    return hardware_from(section, "hardware")
-
-
-def load_trained(directory: str, with_checkpoint: bool = False) -> Any:
-    """``(model, train_config)`` (and the checkpoint) of a ``hadeq train`` directory."""
-    ckpt = load_checkpoint(directory)
-    try:
-        config = parse_train_config(ckpt.config)
-    except ConfigError as exc:
-        raise DataError(f"checkpoint {directory}: its config is not valid here "
-                        f"({exc})") from None
-    model = rebuild_model(config)
-    check_state_dict(directory, model, ckpt.model_state)
-    model.load_state_dict(ckpt.model_state)
-    model.eval()
-    return (model, config, ckpt) if with_checkpoint else (model, config)
+        return base
+    section = apply_overrides({"hardware": to_dict(base)}, overrides)["hardware"]
+    return HardwareConfig.parse(section, "hardware")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
         check_int("--seed", args.seed, 0, 2**63 - 1)
     if args.batch_size is not None:
         check_int("--batch-size", args.batch_size, 1, 1 << 24)
-    model, config, ckpt = load_trained(args.checkpoint, with_checkpoint=True)
-    hardware = _hardware_section(model, config.eval_hardware, args.overrides)
+    model, config, ckpt = load_trained(args.checkpoint)
+    hardware = _hardware_section(model, config.eval_hardware_config, args.overrides)
     seed = config.eval_seed if args.seed is None else args.seed
     task = config.task_spec
     data = task.load(seed=config.seed, **config.task_options)
@@ -110,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         "epoch": ckpt.epoch,
         "task": config.task,
         "model_kind": config.model_kind,
-        "hardware": to_dict(hardware) if hardware is not None else None,
+        "hardware": to_dict(hardware),
         **result,
     }
     if args.json:
@@ -121,10 +98,9 @@ def run(args: argparse.Namespace) -> int:
         ("model", f"{config.model_kind} on {config.task}, {result['samples']} test samples"),
         ("programming seed", str(seed)),
     ]
-    if hardware is not None:
-        changed = {k: v for k, v in to_dict(hardware).items()
-                   if v != to_dict(hardware_from("ideal", "hardware"))[k]}
-        rows.append(("hardware", ", ".join(f"{k}={v}" for k, v in changed.items()) or "ideal"))
+    ideal = to_dict(HardwareConfig.preset("ideal"))
+    changed = {k: v for k, v in to_dict(hardware).items() if v != ideal[k]}
+    rows.append(("hardware", ", ".join(f"{k}={v}" for k, v in changed.items()) or "ideal"))
     for name, value in result["metrics"].items():
         rows.append((name, f"{value:.4f}"))
     for name, value in result.get("ideal_metrics", {}).items():

@@ -9,21 +9,15 @@ stderr and exit status 2; argparse's own usage errors are one line and exit 2 as
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import typing
 from collections.abc import Sequence
 
+from hadeq.cli import bench, energy, evaluate, spice, train
 from hadeq.errors import HadeqError
 
-# Modules providing sub-commands, in the order `--help` lists them.
-COMMAND_MODULES: tuple[str, ...] = (
-    "hadeq.cli.bench",
-    "hadeq.cli.energy",
-    "hadeq.cli.spice",
-    "hadeq.cli.train",
-    "hadeq.cli.evaluate",
-)
+COMMANDS = (bench, energy, spice, train, evaluate)
+"""The modules providing sub-commands, in the order ``--help`` lists them."""
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -45,15 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Hybrid analog-digital deep equilibrium models: simulate, train, measure.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.set_defaults(handler=None)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND",
                                        parser_class=_OneLineParser)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # command not built yet in this checkout
-                continue
-            raise
+    for module in COMMANDS:
         module.register(subparsers)
     return parser
 
@@ -66,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(__version__)
         return 0
-    if getattr(args, "handler", None) is None:
+    if args.handler is None:
         parser.print_help()
         return 2
     try:

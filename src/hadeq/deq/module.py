@@ -27,13 +27,17 @@ class DEQ(nn.Module):
 
     * ``implicit`` — by the implicit function theorem, for a loss ``L(z*)``,
       ``dL/dθ = gᵀ ∂f/∂θ`` with ``g`` the fixed point of ``g = J_f(z*)ᵀ g + ∂L/∂z*``,
-      solved by the backward solver (its stats are in ``last_backward_stats``).
+      solved by the backward solver (its statistics go to ``on_backward``, see below).
     * ``phantom`` — the gradient of ``k`` damped steps ``z ← (1 − λ)z + λ f(z)`` from ``z*``.
     * ``jfb`` — the gradient of one step ``f(z*)``, i.e. ``J_f`` replaced by 0.
 
     ``proxy``, if given, is the map differentiated in the backward pass while ``f`` is
     solved forward: physics-aware training solves through a noisy hardware model and
     differentiates a clean digital proxy of it at the same ``z*``.
+
+    ``on_backward``, if given, receives the :class:`SolverStats` of the adjoint solve
+    when ``loss.backward()`` runs it (the layer keeps no statistics of its own, so a
+    caller never sees those of another batch).
 
     Options are given as a :class:`DEQConfig` or as its fields by keyword; unknown or
     out-of-range options raise :class:`hadeq.ConfigError` naming the option.
@@ -50,18 +54,17 @@ class DEQ(nn.Module):
         self._forward_solver = make_solver(c.solver, c.solver_options)
         self._backward_solver = make_solver(c.backward_solver, c.backward_options)
         self._eval_solver = make_solver(c.eval_solver or c.solver, c.eval_solver_options)
-        self.last_stats: SolverStats | None = None
-        self.last_backward_stats: SolverStats | None = None
 
     def extra_repr(self) -> str:
         c = self.config
         return f"solver={c.solver!r}, backward={c.backward!r}"
 
-    def forward(self, f: Map, z0: Tensor, proxy: Map | None = None) -> tuple[Tensor, SolverStats]:
+    def forward(self, f: Map, z0: Tensor, proxy: Map | None = None, *,
+                on_backward: Callable[[SolverStats], None] | None = None,
+                ) -> tuple[Tensor, SolverStats]:
         differentiable = torch.is_grad_enabled()
         method, options = self._forward_solver if self.training else self._eval_solver
         z_star, stats = iterate(method, f, z0, options)
-        self.last_stats = stats
         if self.config.warn_unconverged and not stats.all_converged:
             n = int((~stats.converged).sum())
             warnings.warn(
@@ -76,7 +79,7 @@ class DEQ(nn.Module):
         g = proxy if proxy is not None else f
         mode = self.config.backward
         if mode == "implicit":
-            return self._implicit(g, z_star), stats
+            return self._implicit(g, z_star, on_backward), stats
         steps = 1 if mode == "jfb" else self.config.phantom_steps
         damping = 1.0 if mode == "jfb" else self.config.phantom_damping
         z = z_star
@@ -84,19 +87,26 @@ class DEQ(nn.Module):
             z = torch.lerp(z, g(z), damping) if damping != 1.0 else g(z)
         return _with_value(z_star, z), stats
 
-    def _implicit(self, g: Map, z_star: Tensor) -> Tensor:
+    def _implicit(self, g: Map, z_star: Tensor,
+                  on_backward: Callable[[SolverStats], None] | None) -> Tensor:
         z_leaf = z_star.detach().requires_grad_()
         fz = g(z_leaf)
         if not fz.requires_grad:  # f has no parameters or inputs that need gradients
             return z_star
-        carrier = _ImplicitAdjoint.apply(fz, z_leaf, self._solve_adjoint)
+
+        def solve(vjp: Map, grad: Tensor) -> Tensor:
+            y, stats = self._solve_adjoint(vjp, grad)
+            if on_backward is not None:
+                on_backward(stats)
+            return y
+
+        carrier = _ImplicitAdjoint.apply(fz, z_leaf, solve)
         return _with_value(z_star, carrier)
 
-    def _solve_adjoint(self, vjp: Map, grad: Tensor) -> Tensor:
+    def _solve_adjoint(self, vjp: Map, grad: Tensor) -> tuple[Tensor, SolverStats]:
         """The fixed point ``y = vjp(y) + grad`` of the adjoint equation, ``vjp = y ↦ yᵀJ``."""
         method, options = self._backward_solver
         y, stats = iterate(method, lambda y: vjp(y) + grad, grad, options)
-        self.last_backward_stats = stats
         if self.config.warn_unconverged and not stats.all_converged:
             n = int((~stats.converged).sum())
             warnings.warn(
@@ -105,7 +115,7 @@ class DEQ(nn.Module):
                 RuntimeWarning,
                 stacklevel=2,
             )
-        return y
+        return y, stats
 
 
 class _ImplicitAdjoint(torch.autograd.Function):

@@ -1,24 +1,30 @@
 """Models: the hybrid analog-digital DEQ (the digital DEQ is its ``ideal`` preset) and the
-baselines: feed-forward analog networks (AnalogMLP, AnalogCNN) and the ff-EBM (EP)."""
+baselines: feed-forward analog networks (AnalogMLP, AnalogCNN) and the ff-EBM (EP).
 
-from hadeq.models.config import HybridDEQConfig
-from hadeq.models.conv_config import ConvHybridDEQConfig
+Every model is a :class:`HadeqModel` (the written interface other layers rely on) and
+returns a :class:`ModelOutput`; :data:`MODEL_KINDS` is the table of kinds a config file
+can name.
+"""
+
+from hadeq.models.config import ConvHybridDEQConfig, HybridDEQConfig
 from hadeq.models.conv_hybrid import ConvHybridDEQ
 from hadeq.models.core import AnalogCoreDEQ, fake_quantize
 from hadeq.models.ep import EPFunction, ep_gradients, hopfield_energy
-from hadeq.models.feedforward import (
-    AnalogCNN,
-    AnalogCNNConfig,
-    AnalogMLP,
-    AnalogMLPConfig,
-    FeedForwardOutput,
-    parameter_count,
+from hadeq.models.feedforward import AnalogCNN, AnalogCNNConfig, AnalogMLP, AnalogMLPConfig
+from hadeq.models.ffebm import FFEBM, EnergyBlock, FFEBMConfig
+from hadeq.models.hybrid import HybridDEQ
+from hadeq.models.interface import HadeqModel, ModelOutput, parameter_count
+from hadeq.models.registry import (
+    MODEL_KINDS,
+    ModelHints,
+    ModelSpec,
+    build_model,
+    parse_model_section,
 )
-from hadeq.models.ffebm import FFEBM, EnergyBlock, FFEBMConfig, FFEBMOutput
-from hadeq.models.hybrid import HybridDEQ, HybridOutput
 
 __all__ = [
     "FFEBM",
+    "MODEL_KINDS",
     "AnalogCNN",
     "AnalogCNNConfig",
     "AnalogCoreDEQ",
@@ -29,13 +35,16 @@ __all__ = [
     "EPFunction",
     "EnergyBlock",
     "FFEBMConfig",
-    "FFEBMOutput",
-    "FeedForwardOutput",
+    "HadeqModel",
     "HybridDEQ",
     "HybridDEQConfig",
-    "HybridOutput",
+    "ModelHints",
+    "ModelOutput",
+    "ModelSpec",
+    "build_model",
     "ep_gradients",
     "fake_quantize",
     "hopfield_energy",
     "parameter_count",
+    "parse_model_section",
 ]

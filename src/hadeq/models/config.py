@@ -1,9 +1,10 @@
-"""Configuration of :class:`hadeq.models.HybridDEQ`."""
+"""Configurations of the hybrid DEQs: :class:`HybridDEQConfig` (dense core) and
+:class:`ConvHybridDEQConfig` (convolutional core)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from hadeq.analog import HardwareConfig
 from hadeq.config import check_choice, check_int, check_range
@@ -13,15 +14,19 @@ from hadeq.errors import ConfigError
 TrainingMode = Literal["physics_aware", "standard"]
 ProxyKind = Literal["clean", "frozen"]
 
+RELAXATION = "analog_relaxation"
 
-def _hardware(value: Any, name: str) -> HardwareConfig:
-    if isinstance(value, HardwareConfig):
-        return value
-    if isinstance(value, str):
-        return HardwareConfig.preset(value)
-    if isinstance(value, dict):
-        return HardwareConfig.from_dict(value)
-    raise ConfigError(name, value, "a HardwareConfig, a preset name or a mapping of its fields")
+
+def check_loop_solvers(deq: DEQConfig, field: str = "deq") -> None:
+    """Refuse a read noise given to the ``analog_relaxation`` solver directly: the loop's
+    read noise is a property of the circuit, ``hardware.read_noise``."""
+    for name, solver, options in (("solver_options", deq.solver, deq.solver_options),
+                                  ("eval_options", deq.eval_solver or deq.solver,
+                                   deq.eval_solver_options)):
+        if solver == RELAXATION and "read_noise" in options:
+            raise ConfigError(f"{field}.{name}.read_noise", options["read_noise"],
+                              "not an option here: the loop's read noise is "
+                              "hardware.read_noise")
 
 
 @dataclass(frozen=True)
@@ -82,8 +87,128 @@ class HybridDEQConfig:
             check_int("injection_bits", self.injection_bits, 2, 16)
         check_choice("activation", self.activation, ("tanh", "hardtanh"))
         check_range("contraction_margin", self.contraction_margin, 0.0, 1.0, high_open=True)
-        object.__setattr__(self, "hardware", _hardware(self.hardware, "hardware"))
+        object.__setattr__(self, "hardware", HardwareConfig.parse(self.hardware))
         if not isinstance(self.deq, DEQConfig):
             raise ConfigError("deq", self.deq, "a DEQConfig or a mapping of its fields")
+        check_loop_solvers(self.deq)
+        check_choice("mode", self.mode, ("physics_aware", "standard"))
+        check_choice("proxy", self.proxy, ("clean", "frozen"))
+
+
+HeadKind = Literal["field", "classes"]
+NormBound = Literal["fft", "taps"]
+
+
+@dataclass(frozen=True)
+class ConvHybridDEQConfig:
+    """A digital conv stem, an analog convolutional DEQ core and a digital head
+    (see :class:`hadeq.models.ConvHybridDEQ`)."""
+
+    in_channels: int
+    """Channels of an input sample ``(in_channels, H, W)``."""
+
+    out_features: int
+    """``field`` head: output channels (per pixel); ``classes`` head: number of classes."""
+
+    channels: int = 16
+    """C, the channels of the analog core (its kernel is a ``C × C·k²`` crossbar matrix)."""
+
+    kernel_size: int = 3
+    """Odd side k of the core's square kernel; zero padding ``k // 2`` keeps H × W."""
+
+    spectral_modes: int = 0
+    """``m > 0`` adds a global path to the core: the field's ``m × m`` lowest sine modes,
+    each mixed across channels by its own learned ``C × C`` crossbar
+    (:class:`~hadeq.analog.spectral.AnalogSpectralMix`, an FNO layer in the sine basis).
+    A local kernel needs about as many iterations as the grid is wide to carry
+    information across it; elliptic PDEs (Darcy flow) need that. 0: local kernel only."""
+
+    stem_hidden: int | None = 16
+    """Channels of the digital stem's hidden 3×3 conv layer; None: a single 3×3 conv."""
+
+    coordinates: bool = False
+    """Append the normalised x and y coordinates of each pixel as two extra input
+    channels (as FNO appends its grid), so a translation-invariant stem can tell where a
+    pixel lies relative to the boundary."""
+
+    head: HeadKind = "field"
+    """``field``: a per-pixel (1×1 conv) head, output ``(B, out_features, H, W)``;
+    ``classes``: average pooling to ``pool_size²`` cells, then a linear layer,
+    output ``(B, out_features)``."""
+
+    head_hidden: int | None = None
+    """Width of one hidden ReLU layer of the head (1×1 conv for ``field``, linear for
+    ``classes``); None: a single layer."""
+
+    pool_size: int = 1
+    """``classes`` head: side of the adaptive average-pooling grid (1 = global pooling)."""
+
+    injection_bits: int | None = 8
+    """Fake quantization of the injection ``u`` (int8-style, one dynamic range per
+    sample over all its channels and pixels) before the DACs; None keeps it in float."""
+
+    activation: Literal["tanh", "hardtanh"] = "tanh"
+    """The amplifier's saturating nonlinearity σ (both are 1-Lipschitz, range [−1, 1])."""
+
+    contraction_margin: float = 0.1
+    """After every optimizer step the core kernel is rescaled so that an upper bound of
+    its operator norm is ≤ ``1 − margin`` (so the loop is a contraction on every grid up
+    to ``contraction_grid``); 0 disables the projection."""
+
+    norm_bound: NormBound = "fft"
+    """Upper bound of the conv operator's spectral norm used by the projection:
+    ``fft`` — the exact norm of the circular convolution on an ``M × M`` torus,
+    ``M = contraction_grid + k − 1``, i.e. ``max_ω ‖K̂(ω)‖₂`` over its frequencies (the
+    zero-padded conv on any H, W ≤ ``contraction_grid`` is a compression of it, so this
+    bounds it; tight up to boundary effects); ``taps`` — ``Σ_taps ‖K_tap‖₂`` (the
+    triangle inequality over the k² shifts; grid-independent, looser, cheaper)."""
+
+    contraction_grid: int = 64
+    """Largest input height/width the ``fft`` bound covers; larger inputs are refused
+    while the projection is on (raise this instead)."""
+
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    """Hardware of the core crossbar and its converters, with the semantics of
+    :attr:`HybridDEQConfig.hardware`: inside the loop there is no DAC or ADC;
+    ``input_bits`` quantizes the injection once and ``output_bits`` the single ADC read
+    of ``z*``. A preset name or a mapping of fields is accepted too."""
+
+    deq: DEQConfig = field(default_factory=DEQConfig)
+    """Solvers and backward mode of the fixed point."""
+
+    mode: TrainingMode = "physics_aware"
+    """As :attr:`HybridDEQConfig.mode`: ``physics_aware`` solves through the hardware
+    model while training and differentiates the proxy at that ``z*``; ``standard`` trains
+    on the ideal float map."""
+
+    proxy: ProxyKind = "clean"
+    """As :attr:`HybridDEQConfig.proxy`: ``clean`` float kernel or ``frozen`` programmed
+    effective kernel (no read noise) in the implicit backward pass."""
+
+    def __post_init__(self) -> None:
+        check_int("in_channels", self.in_channels, 1, 65_536)
+        check_int("out_features", self.out_features, 1, 65_536)
+        check_int("channels", self.channels, 1, 65_536)
+        check_int("kernel_size", self.kernel_size, 1, 15)
+        check_int("spectral_modes", self.spectral_modes, 0, 4096)
+        if self.kernel_size % 2 == 0:
+            raise ConfigError("kernel_size", self.kernel_size, "an odd size (1, 3, 5, ...)")
+        if self.stem_hidden is not None:
+            check_int("stem_hidden", self.stem_hidden, 1, 65_536)
+        check_choice("head", self.head, ("field", "classes"))
+        check_choice("coordinates", self.coordinates, (True, False))
+        if self.head_hidden is not None:
+            check_int("head_hidden", self.head_hidden, 1, 65_536)
+        check_int("pool_size", self.pool_size, 1, 1024)
+        if self.injection_bits is not None:
+            check_int("injection_bits", self.injection_bits, 2, 16)
+        check_choice("activation", self.activation, ("tanh", "hardtanh"))
+        check_range("contraction_margin", self.contraction_margin, 0.0, 1.0, high_open=True)
+        check_choice("norm_bound", self.norm_bound, ("fft", "taps"))
+        check_int("contraction_grid", self.contraction_grid, 1, 4096)
+        object.__setattr__(self, "hardware", HardwareConfig.parse(self.hardware))
+        if not isinstance(self.deq, DEQConfig):
+            raise ConfigError("deq", self.deq, "a DEQConfig or a mapping of its fields")
+        check_loop_solvers(self.deq)
         check_choice("mode", self.mode, ("physics_aware", "standard"))
         check_choice("proxy", self.proxy, ("clean", "frozen"))

@@ -3,22 +3,17 @@ digital head, for fields (PDE solution operators) and images."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hadeq.analog import AnalogConv2d, HardwareConfig
-from hadeq.analog.base import AnalogMVM
+from hadeq.analog import AnalogConv2d, AnalogMVM
 from hadeq.analog.spectral import AnalogSpectralMix
 from hadeq.deq import DEQ
 from hadeq.errors import ConfigError
-from hadeq.models.conv_config import ConvHybridDEQConfig
-from hadeq.models.core import AnalogCoreDEQ, deq_config, loop_hardware
-from hadeq.models.hybrid import HybridOutput
-
-_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh, "hardtanh": F.hardtanh}
+from hadeq.models.config import ConvHybridDEQConfig
+from hadeq.models.core import ACTIVATIONS, AnalogCoreDEQ, deq_config, loop_hardware
+from hadeq.models.interface import ModelOutput
 
 
 def conv_norm_fft(kernel: Tensor, grid: int) -> Tensor:
@@ -99,7 +94,7 @@ class ConvHybridDEQ(AnalogCoreDEQ):
                                               hardware=loop_hardware(c.hardware), seed=seed + 1)
         self.head = self._make_head(c)
         self.deq = DEQ(deq_config(c))
-        self.sigma = _ACTIVATIONS[c.activation]
+        self.sigma = ACTIVATIONS[c.activation]
         self.project_contractive_()
 
     @staticmethod
@@ -119,25 +114,8 @@ class ConvHybridDEQ(AnalogCoreDEQ):
         return nn.Sequential(*layers)
 
     # --- the core -------------------------------------------------------------------------
-    def _new_core(self, hardware: HardwareConfig, seed: int) -> AnalogConv2d:
-        old = self.core
-        return AnalogConv2d(old.in_channels, old.out_channels, old.kernel_size,
-                            padding=old.padding, bias=True, hardware=hardware, seed=seed,
-                            device=old.weight.device, dtype=old.weight.dtype)
-
     def loop_layers(self) -> tuple[AnalogMVM, ...]:
         return (self.core,) if self.spectral is None else (self.core, self.spectral)
-
-    def set_hardware(self, hardware: HardwareConfig, seed: int | None = None) -> None:
-        super().set_hardware(hardware, seed)
-        old = self.spectral
-        if old is not None:
-            self.spectral = AnalogSpectralMix(
-                old.in_channels, old.out_channels, old.modes, loop_hardware(hardware),
-                seed=self.core.seed + 1, device=old.weight.device, dtype=old.weight.dtype)
-            with torch.no_grad():
-                self.spectral.weight.copy_(old.weight)
-            self.spectral.train(old.training)
 
     @torch.no_grad()
     def operator_norm_bound(self) -> float:
@@ -169,6 +147,8 @@ class ConvHybridDEQ(AnalogCoreDEQ):
     # --- forward ------------------------------------------------------------------------
     def injection(self, x: Tensor) -> Tensor:
         """Digital stem output after fake quantization and the DACs, ``(B, C, H, W)``."""
+        if x.dim() == 3 and self.config.in_channels == 1:
+            x = x.unsqueeze(1)  # a bare single-channel field
         if self.config.coordinates:
             b, _, h, w = x.shape
             ys = torch.linspace(0, 1, h, dtype=x.dtype, device=x.device)
@@ -191,7 +171,7 @@ class ConvHybridDEQ(AnalogCoreDEQ):
                               f"H, W ≤ contraction_grid={c.contraction_grid} (raise "
                               "contraction_grid so the contraction projection covers them)")
 
-    def forward_with_info(self, x: Tensor) -> HybridOutput:
+    def forward_with_info(self, x: Tensor) -> ModelOutput:
         """Everything one forward pass computes; ``z``/``z_star``/``u`` are
         ``(B, C, H, W)``, ``output`` is ``(B, out, H, W)`` or ``(B, out)``.
 
@@ -202,14 +182,7 @@ class ConvHybridDEQ(AnalogCoreDEQ):
         if bare:
             x = x.unsqueeze(1)
         self._check_input(x)
-        u = self.injection(x)
-        solved, proxy = self.maps(u)
-        z_star, stats = self.deq(solved, torch.zeros_like(u), proxy=proxy)
-        z = self.adc_read(z_star)
-        out = self.head(z)
+        out = self.equilibrium(self.injection(x))
         if bare and self.config.head == "field" and self.config.out_features == 1:
-            out = out[:, 0]
-        return HybridOutput(out, z, z_star, u, stats)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.forward_with_info(x).output
+            out.output = out.output[:, 0]
+        return out

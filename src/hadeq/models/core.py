@@ -2,36 +2,40 @@
 
 :class:`AnalogCoreDEQ` holds the logic common to the dense :class:`~hadeq.models.HybridDEQ`
 and the convolutional :class:`~hadeq.models.ConvHybridDEQ`: the loop's hardware (no DAC
-or ADC inside it), swapping hardware and solvers on trained weights, the contraction
-projection, and the three maps whose fixed point is ``z*``:
+or ADC inside it), the solvers, the contraction projection, the equilibrium solve and
+the three maps whose fixed point is ``z*``:
 
 * hardware map — ``σ(core(z) + u)`` through the hardware model (quantized, programmed
   conductances, fresh read noise at every read);
 * clean map — ``σ(W z + b + u)`` with the float weights;
 * frozen map — the programmed effective weights without read noise (the frozen noise
-  sample), which the ``analog_relaxation`` solver also integrates (it adds the read
-  noise itself, per time step).
+  sample), which the ``analog_relaxation`` solver also integrates (it adds the loop's
+  read noise, ``hardware.read_noise``, itself, per time step).
 
 Subclasses build ``stem``, ``core`` (an analog layer with ``bias``), ``head``, ``sigma``
-and ``config`` (with ``hardware``, ``deq``, ``mode``, ``proxy`` and
-``contraction_margin``), and implement :meth:`_new_core`, :meth:`_frozen_map` and
-:meth:`operator_norm_bound`.
+and ``config`` (with ``hardware``, ``deq``, ``mode``, ``proxy``, ``injection_bits`` and
+``contraction_margin``), and implement :meth:`_frozen_map`,
+:meth:`operator_norm_bound` and :meth:`forward_with_info`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hadeq.analog import HardwareConfig
-from hadeq.analog.base import AnalogMVM
+from hadeq.analog import AnalogMVM, HardwareConfig
 from hadeq.analog.quant import quantize_ste
 from hadeq.deq import DEQ, DEQConfig
-from hadeq.solvers import batched
+from hadeq.energy import DEQWorkload, LayerSpec
+from hadeq.models.config import RELAXATION, check_loop_solvers
+from hadeq.models.interface import HadeqModel, ModelOutput
+from hadeq.solvers import FixedPointSolver, SolverStats, batched, make_solver
 
 Map = Callable[[Tensor], Tensor]
 
@@ -50,30 +54,42 @@ def loop_hardware(hardware: HardwareConfig) -> HardwareConfig:
                             output_range=None)
 
 
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh,
+                                                     "hardtanh": F.hardtanh}
+"""The amplifiers' saturating nonlinearities σ (both 1-Lipschitz, range [−1, 1])."""
+
+def _loop_solver(name: str | FixedPointSolver, options: Any,
+                 hardware: HardwareConfig) -> tuple[str | FixedPointSolver, dict[str, Any]]:
+    """``analog_relaxation`` built with the loop's read noise from ``hardware``; other
+    solvers as given."""
+    if name != RELAXATION:
+        return name, dict(options)
+    method, loop = make_solver(name, options)
+    method = dataclasses.replace(method, read_noise=hardware.read_noise)
+    return method, dataclasses.asdict(loop)
+
+
 def deq_config(config: Any) -> DEQConfig:
-    """The model's DEQ options, with the loop's read noise handed to ``analog_relaxation``."""
+    """The model's DEQ options with the loop's solvers built for its hardware."""
     deq: DEQConfig = config.deq
-    noise = {"read_noise": config.hardware.read_noise}
-    changes: dict[str, object] = {}
-    if deq.solver == "analog_relaxation":
-        changes["solver_options"] = {**noise, **deq.solver_options}
-    if (deq.eval_solver or deq.solver) == "analog_relaxation":
-        changes["eval_options"] = {**noise, **deq.eval_solver_options}
-    return dataclasses.replace(deq, **changes) if changes else deq
+    hw = config.hardware
+    solver, options = _loop_solver(deq.solver, deq.solver_options, hw)
+    eval_solver, eval_options = _loop_solver(deq.eval_solver or deq.solver,
+                                             deq.eval_solver_options, hw)
+    return dataclasses.replace(deq, solver=solver, solver_options=options,
+                               eval_solver=eval_solver, eval_options=eval_options)
 
 
-class AnalogCoreDEQ(nn.Module):
+class AnalogCoreDEQ(HadeqModel):
     """Base class of the hybrid DEQs (see the module docstring)."""
 
-    config: Any
+    has_equilibrium: ClassVar[bool] = True
     core: AnalogMVM
+    stem: nn.Module
+    head: nn.Module
     sigma: Callable[[Tensor], Tensor]
 
     # --- to be provided by subclasses ---------------------------------------------------
-    def _new_core(self, hardware: HardwareConfig, seed: int) -> AnalogMVM:
-        """An empty core of the same shape on ``hardware`` (weights are copied after)."""
-        raise NotImplementedError
-
     def _frozen_map(self, z: Tensor, u: Tensor) -> Tensor:
         raise NotImplementedError
 
@@ -81,43 +97,33 @@ class AnalogCoreDEQ(nn.Module):
         """An upper bound of the feedback operator's norm ‖W‖₂ (float weights)."""
         raise NotImplementedError
 
+    def injection(self, x: Tensor) -> Tensor:
+        """The digital stem's output after fake quantization and the DACs."""
+        raise NotImplementedError
+
     # --- hardware and solvers -----------------------------------------------------------
-    @property
-    def hardware(self) -> HardwareConfig:
-        return self.config.hardware
+    def layer_hardware(self, hardware: HardwareConfig) -> HardwareConfig:
+        """The loop's arrays have no DAC or ADC (the loop is analog)."""
+        return loop_hardware(hardware)
+
+    def _hardware_changed(self) -> None:
+        self._rebuild_deq()
 
     def _rebuild_deq(self) -> None:
         # A new module starts in training mode: keep the model's mode.
         self.deq = DEQ(deq_config(self.config)).train(self.training)
 
-    def set_hardware(self, hardware: HardwareConfig, seed: int | None = None) -> None:
-        """Run the same weights on other hardware (and program it with ``seed``)."""
-        self.config = dataclasses.replace(self.config, hardware=hardware)
-        self._rebuild_deq()
-        old = self.core
-        self.core = self._new_core(loop_hardware(hardware), old.seed if seed is None else seed)
-        with torch.no_grad():
-            self.core.weight.copy_(old.weight)  # type: ignore[operator]
-            self.core.bias.copy_(old.bias)  # type: ignore[union-attr,operator]
-        self.core.train(old.training)
-
-    def set_eval_solver(self, solver: str, options: dict[str, object] | None = None) -> None:
+    def set_eval_solver(self, solver: Any, options: dict[str, Any] | None = None) -> None:
         """Solve with ``solver`` (and ``options``) in evaluation mode from now on, e.g.
         ``analog_relaxation`` to simulate the settling physics of trained weights."""
         deq = dataclasses.replace(self.config.deq, eval_solver=solver, eval_options=options)
+        check_loop_solvers(deq)
         self.config = dataclasses.replace(self.config, deq=deq)
         self._rebuild_deq()
 
     def loop_layers(self) -> tuple[AnalogMVM, ...]:
         """The analog layers inside the loop (the energy model counts their MACs)."""
         return (self.core,)
-
-    def program(self, seed: int) -> None:
-        """Sample the static non-idealities (programming noise, drift, mismatch) of the
-        loop's arrays; the ``i``-th layer of :meth:`loop_layers` gets ``seed + i`` so that
-        no two arrays share their draws."""
-        for i, layer in enumerate(self.loop_layers()):
-            layer.program(seed + i)
 
     @torch.no_grad()
     def project_contractive_(self) -> float:
@@ -132,23 +138,19 @@ class AnalogCoreDEQ(nn.Module):
         return norm
 
     # --- converters ---------------------------------------------------------------------
-    def _converters_on(self) -> bool:
-        """Standard training runs the ideal map: no converters until evaluation."""
-        return not (self.training and self.config.mode == "standard")
-
     def quantize_injection(self, u: Tensor) -> Tensor:
         """The digital injection's int-style fake quantization, then the DACs."""
         if self.config.injection_bits is not None:
             u = fake_quantize(u, self.config.injection_bits)
         bits = self.hardware.input_bits
-        if bits is not None and self._converters_on():
+        if bits is not None and self.uses_hardware():
             u = fake_quantize(u, bits)
         return u
 
     def adc_read(self, z: Tensor) -> Tensor:
         """One ADC conversion of each neuron output (σ's range [−1, 1] is full scale)."""
         bits = self.hardware.output_bits
-        if bits is None or not self._converters_on():
+        if bits is None or not self.uses_hardware():
             return z
         return quantize_ste(z, bits)
 
@@ -162,13 +164,89 @@ class AnalogCoreDEQ(nn.Module):
     def maps(self, u: Tensor) -> tuple[Map, Map]:
         """``(solved, differentiated)`` maps for injection ``u`` in the current mode."""
         c = self.config
-        if self.training and c.mode == "standard":
+        if not self.uses_hardware():
             clean = batched(self._clean_map, u)
             return clean, clean
         solver = c.deq.solver if self.training else (c.deq.eval_solver or c.deq.solver)
-        if solver == "analog_relaxation":
+        if solver == RELAXATION:
             solved = batched(self._frozen_map, u)
         else:
             solved = batched(self._hardware_map, u)
         proxy = self._frozen_map if c.proxy == "frozen" else self._clean_map
         return solved, batched(proxy, u)
+
+    def equilibrium(self, u: Tensor) -> ModelOutput:
+        """Solve for ``z*`` with injection ``u`` and read it with the ADC; the record's
+        ``output`` is the head's output."""
+        solved, proxy = self.maps(u)
+        adjoint: list[SolverStats] = []
+        z_star, stats = self.deq(solved, torch.zeros_like(u), proxy=proxy,
+                                 on_backward=adjoint.append)
+        z = self.adc_read(z_star)
+        return ModelOutput(self.head(z), solves=(stats,), z_star=z_star, z=z, u=u,
+                           backward=adjoint)
+
+    # --- measurements ---------------------------------------------------------------------
+    @torch.no_grad()
+    def feedback(self, z: Tensor) -> Tensor:
+        """``W z`` of every loop layer with the float weights, without the bias."""
+        total = sum(layer.ideal_forward(z) for layer in self.loop_layers())
+        bias = self.core.bias.view(1, -1, *([1] * (z.dim() - 2)))  # type: ignore[union-attr]
+        return total - bias
+
+    def workload(self, x: Tensor) -> DEQWorkload:
+        """The per-inference work: stem, core and head MACs, measured on one sample of
+        ``x`` (hooks on the stem's and head's layers while the model computes its
+        injection and read-out; the loop layers' MAC counters over one evaluation of the
+        core map). The model is left as it was."""
+        was_training = self.training
+        counters = [layer.counters() for layer in self.loop_layers()]
+        self.eval()
+        try:
+            x1 = x[:1]
+            stem, u = _layer_specs(self.stem, lambda: self.injection(x1), "stem")
+            for layer in self.loop_layers():
+                layer.reset_counters()
+            with torch.no_grad():
+                solved, _ = self.maps(torch.zeros_like(u))
+                z = solved(torch.zeros_like(u))
+            core_macs = sum(int(layer.n_macs) for layer in self.loop_layers())
+            head, _ = _layer_specs(self.head, lambda: self.head(z), "head")
+        finally:
+            self.train(was_training)
+            for layer, saved in zip(self.loop_layers(), counters, strict=True):
+                layer.__dict__.update(saved)
+        neurons = int(z[0].numel())
+        stem[-1] = dataclasses.replace(stem[-1], out_features=neurons)
+        head[0] = dataclasses.replace(head[0], in_features=neurons)
+        return DEQWorkload(neurons=neurons, injection=tuple(stem), head=tuple(head),
+                           core_macs=core_macs,
+                           core_weights=sum(int(layer.weight.numel())  # type: ignore[union-attr]
+                                            for layer in self.loop_layers()))
+
+
+def _layer_specs(module: nn.Module, run: Callable[[], Tensor],
+                 name: str) -> tuple[list[LayerSpec], Tensor]:
+    """Call ``run()`` (one sample) and describe the linear/conv layers of ``module`` it
+    passes through, with their MACs."""
+    specs: list[LayerSpec] = []
+
+    def hook(layer: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+        out = output[0].numel()
+        if isinstance(layer, nn.Conv2d):
+            fan_in = layer.in_channels // layer.groups * math.prod(layer.kernel_size)
+        else:
+            fan_in = layer.in_features
+        specs.append(LayerSpec(inputs[0][0].numel(), out, name=f"{name}{len(specs)}",
+                               activation=False, macs=out * fan_in,
+                               weights=layer.weight.numel()))
+
+    handles = [m.register_forward_hook(hook) for m in module.modules()
+               if isinstance(m, nn.Linear | nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            out = run()
+    finally:
+        for h in handles:
+            h.remove()
+    return specs, out

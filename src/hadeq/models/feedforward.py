@@ -18,19 +18,14 @@ inference does; ``mode="standard"`` trains the float network (``ideal_forward`` 
 layer) and uses the hardware only in ``.eval()``. With the ``ideal`` preset both are the
 float network (bit-identical to ``nn.Linear`` / ``nn.Conv2d``).
 
-The API mirrors :class:`~hadeq.models.HybridDEQ`: ``forward(x) -> output``,
-``forward_with_info``, ``program(seed)``, ``set_hardware(hardware, seed)``; in addition
+Both are :class:`~hadeq.models.interface.HadeqModel` s; in addition they have
 ``ideal_forward``, :meth:`AnalogFeedForward.layer_specs` (the workload for
 :func:`hadeq.energy.analog_feedforward_energy`) and :meth:`AnalogFeedForward.energy_report`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import itertools
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,12 +33,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hadeq.analog import AnalogConv2d, AnalogLinear, HardwareConfig, snr_db
-from hadeq.analog.base import AnalogMVM
+from hadeq.analog import AnalogConv2d, AnalogLinear, AnalogMVM, HardwareConfig, snr_db
 from hadeq.config import check_choice, check_int
 from hadeq.energy import EnergyConfig, EnergyReport, LayerSpec, analog_feedforward_energy
 from hadeq.errors import ConfigError
-from hadeq.models.config import _hardware
+from hadeq.models.interface import HadeqModel, ModelOutput
 
 FeedForwardMode = Literal["hardware_aware", "standard"]
 
@@ -88,7 +82,7 @@ class AnalogMLPConfig:
         check_int("in_features", self.in_features, 1)
         check_int("out_features", self.out_features, 1)
         object.__setattr__(self, "hidden", _check_widths("hidden", self.hidden, True))
-        object.__setattr__(self, "hardware", _hardware(self.hardware, "hardware"))
+        object.__setattr__(self, "hardware", HardwareConfig.parse(self.hardware))
         check_choice("mode", self.mode, ("hardware_aware", "standard"))
 
 
@@ -131,7 +125,7 @@ class AnalogCNNConfig:
         check_int("width", self.width, min_size, 1 << 16)
         check_int("out_features", self.out_features, 1)
         check_int("fc_hidden", self.fc_hidden, 1, 65_536)
-        object.__setattr__(self, "hardware", _hardware(self.hardware, "hardware"))
+        object.__setattr__(self, "hardware", HardwareConfig.parse(self.hardware))
         check_choice("mode", self.mode, ("hardware_aware", "standard"))
 
     @property
@@ -140,62 +134,12 @@ class AnalogCNNConfig:
         return self.in_channels * self.height * self.width
 
 
-@dataclass
-class FeedForwardOutput:
-    """Everything one forward pass of a feed-forward analog network computed."""
-
-    output: Tensor
-    """Network output (logits or regression values), ``(B, out_features)``."""
-    activations: list[Tensor]
-    """Output of every analog layer (after bias, before the activation)."""
-
-
 # --------------------------------------------------------------------------- models
-class AnalogFeedForward(nn.Module):
+class AnalogFeedForward(HadeqModel):
     """Shared behaviour of the feed-forward analog baselines (see the module docstring)."""
 
     config: AnalogMLPConfig | AnalogCNNConfig
     layers: nn.ModuleList
-
-    def _use_hardware(self) -> bool:
-        return not (self.training and self.config.mode == "standard")
-
-    @property
-    def hardware(self) -> HardwareConfig:
-        return self.config.hardware
-
-    def analog_layers(self) -> list[AnalogMVM]:
-        """The analog layers, in order."""
-        return list(self.layers)  # type: ignore[arg-type]
-
-    def program(self, seed: int) -> None:
-        """Program every layer's static non-idealities; layer ``i`` gets ``seed + i``."""
-        for i, layer in enumerate(self.analog_layers()):
-            layer.program(seed + i)
-
-    def set_hardware(self, hardware: HardwareConfig, seed: int | None = None) -> None:
-        """Run the same weights on other hardware (programmed with ``seed``, default the
-        current seeds)."""
-        hardware = _hardware(hardware, "hardware")
-        self.config = dataclasses.replace(self.config, hardware=hardware)
-        for i, old in enumerate(self.analog_layers()):
-            if isinstance(old, AnalogConv2d):
-                new: AnalogMVM = AnalogConv2d(
-                    old.in_channels, old.out_channels, old.kernel_size, old.stride,
-                    old.padding, old.dilation, old.bias is not None, hardware,
-                    seed=old.seed if seed is None else seed + i,
-                    device=old.weight.device, dtype=old.weight.dtype)
-            else:
-                assert isinstance(old, AnalogLinear)
-                new = AnalogLinear(old.in_features, old.out_features, old.bias is not None,
-                                   hardware, seed=old.seed if seed is None else seed + i,
-                                   device=old.weight.device, dtype=old.weight.dtype)
-            with torch.no_grad():
-                new.weight.copy_(old.weight)
-                if old.bias is not None and new.bias is not None:
-                    new.bias.copy_(old.bias)
-            new.train(old.training)
-            self.layers[i] = new
 
     def reset_counters(self) -> None:
         for layer in self.analog_layers():
@@ -204,15 +148,14 @@ class AnalogFeedForward(nn.Module):
     def _layer(self, layer: nn.Module, x: Tensor, hardware: bool) -> Tensor:
         return layer(x) if hardware else layer.ideal_forward(x)  # type: ignore[operator]
 
-    def _run(self, x: Tensor, hardware: bool) -> FeedForwardOutput:
+    def _run(self, x: Tensor, hardware: bool) -> ModelOutput:
         raise NotImplementedError
 
-    def forward_with_info(self, x: Tensor) -> FeedForwardOutput:
+    def forward_with_info(self, x: Tensor) -> ModelOutput:
+        """The output with every analog layer's output (after the bias, before the
+        activation) in ``states``."""
         self._check_input(x)
-        return self._run(x, self._use_hardware())
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.forward_with_info(x).output
+        return self._run(x, self.uses_hardware())
 
     def ideal_forward(self, x: Tensor) -> Tensor:
         """The float network's output (no hardware, no converters; counts nothing)."""
@@ -303,7 +246,7 @@ class AnalogMLP(AnalogFeedForward):
         finally:
             torch.random.set_rng_state(torch_gen_state)
 
-    def _run(self, x: Tensor, hardware: bool) -> FeedForwardOutput:
+    def _run(self, x: Tensor, hardware: bool) -> ModelOutput:
         h = x.reshape(x.shape[0], -1)
         acts = []
         for i, layer in enumerate(self.layers):
@@ -311,7 +254,7 @@ class AnalogMLP(AnalogFeedForward):
             acts.append(h)
             if i < len(self.layers) - 1:
                 h = F.relu(h)
-        return FeedForwardOutput(h, acts)
+        return ModelOutput(h, states=tuple(acts))
 
     def vectors_per_inference(self) -> list[int]:
         return [1] * len(self.layers)
@@ -350,7 +293,7 @@ class AnalogCNN(AnalogFeedForward):
             size //= 2
         return size
 
-    def _run(self, x: Tensor, hardware: bool) -> FeedForwardOutput:
+    def _run(self, x: Tensor, hardware: bool) -> ModelOutput:
         c = self.config
         h = x.reshape(x.shape[0], c.in_channels, c.height, c.width)
         acts = []
@@ -364,7 +307,7 @@ class AnalogCNN(AnalogFeedForward):
                 h = F.max_pool2d(F.relu(h), 2)
             elif i < len(self.layers) - 1:
                 h = F.relu(h)
-        return FeedForwardOutput(h, acts)
+        return ModelOutput(h, states=tuple(acts))
 
     def vectors_per_inference(self) -> list[int]:
         c = self.config
@@ -373,68 +316,3 @@ class AnalogCNN(AnalogFeedForward):
             out.append(h * w)  # 3×3 conv with padding 1 keeps the size
             h, w = h // 2, w // 2
         return [*out, 1, 1]
-
-
-def parameter_count(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-# --------------------------------------------------------------------------- registry
-def _image_shape(shape: tuple[int, ...], in_features: int) -> tuple[int, int, int]:
-    if len(shape) == 3:
-        return shape[0], shape[1], shape[2]
-    if len(shape) == 2:
-        return 1, shape[0], shape[1]
-    side = math.isqrt(in_features)
-    if side * side != in_features:
-        raise ConfigError("model.height", None, "give in_channels/height/width: the input "
-                          f"({in_features} features) is not a square image")
-    return 1, side, side
-
-
-def configure_analog_mlp(options: Mapping[str, Any], hints: Any) -> AnalogMLPConfig:
-    """AnalogMLPConfig from a ``model`` section; in/out features default to the task's."""
-    from hadeq.models.registry import configure_dense
-
-    return configure_dense(AnalogMLPConfig, options, hints)
-
-
-def configure_analog_cnn(options: Mapping[str, Any], hints: Any) -> AnalogCNNConfig:
-    """AnalogCNNConfig from a ``model`` section; the image shape defaults to the task's
-    ``input_shape`` (a flat square input is read as one channel)."""
-    from hadeq.models.registry import configure
-
-    data: dict[str, Any] = {"out_features": hints.out_features, **options}
-    if not {"in_channels", "height", "width"} <= set(data):
-        ch, h, w = _image_shape(tuple(hints.input_shape), hints.in_features)
-        data.setdefault("in_channels", ch)
-        data.setdefault("height", h)
-        data.setdefault("width", w)
-    return configure(AnalogCNNConfig, data)
-
-
-def build_analog_mlp(config: AnalogMLPConfig, seed: int = 0) -> AnalogMLP:
-    return AnalogMLP(config, seed=seed)
-
-
-def build_analog_cnn(config: AnalogCNNConfig, seed: int = 0) -> AnalogCNN:
-    return AnalogCNN(config, seed=seed)
-
-
-def _register() -> None:
-    try:
-        from hadeq.models.registry import register_model
-    except ModuleNotFoundError:  # the registry is optional
-        return
-    for kind, configure, build, text in (
-        ("analog_mlp", configure_analog_mlp, build_analog_mlp,
-         "feed-forward analog MLP, DAC and ADC at every layer"),
-        ("analog_cnn", configure_analog_cnn, build_analog_cnn,
-         "feed-forward analog CNN, DAC and ADC at every layer"),
-    ):
-        with contextlib.suppress(ValueError):  # already registered (module reloaded)
-            register_model(kind, configure, build, text)
-
-
-_register()

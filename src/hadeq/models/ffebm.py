@@ -28,11 +28,10 @@ projection guards against drift and enforces the margin.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
@@ -41,7 +40,6 @@ from hadeq.analog import AnalogLinear, HardwareConfig, snr_db
 from hadeq.analog.quant import quantize_ste
 from hadeq.config import check_choice, check_int, check_range
 from hadeq.constants import FFEBM_BETA, FFEBM_NUDGE_STEPS
-from hadeq.deq.config import _frozen
 from hadeq.energy import (
     SOLVERS,
     DEQWorkload,
@@ -53,15 +51,15 @@ from hadeq.energy import (
     hybrid_deq_energy,
 )
 from hadeq.errors import ConfigError
-from hadeq.models.config import _hardware
-from hadeq.models.core import fake_quantize
+from hadeq.models.core import fake_quantize, loop_hardware
 from hadeq.models.ep import (
     ACTIVATIONS,
     Activation,
     EPFunction,
     rho,
 )
-from hadeq.solvers import SolverStats, batched, make_solver
+from hadeq.models.interface import HadeqModel, ModelOutput
+from hadeq.solvers import AnalogRelaxation, SolverStats, batched, make_solver
 from hadeq.solvers.loop import iterate
 
 FFEBMMode = Literal["physics_aware", "standard"]
@@ -146,17 +144,13 @@ class FFEBMConfig:
         if self.injection_bits is not None:
             check_int("injection_bits", self.injection_bits, 2, 16)
         check_range("contraction_margin", self.contraction_margin, 0.0, 1.0, high_open=True)
-        object.__setattr__(self, "hardware", _hardware(self.hardware, "hardware"))
-        object.__setattr__(self, "solver_options",
-                           _frozen(self.solver_options, "solver_options"))
+        object.__setattr__(self, "hardware", HardwareConfig.parse(self.hardware))
+        if not isinstance(self.solver_options, Mapping):
+            raise ConfigError("solver_options", self.solver_options,
+                              "a mapping of solver option names to values")
+        object.__setattr__(self, "solver_options", dict(self.solver_options))
         make_solver(self.solver, self.solver_options)  # fail here on a bad name/option
         check_choice("mode", self.mode, ("physics_aware", "standard"))
-
-
-def _loop_hardware(hardware: HardwareConfig) -> HardwareConfig:
-    """The coupling's hardware inside the loop: no DAC or ADC (the loop is analog)."""
-    return hardware.replace(input_bits=None, input_range=None, output_bits=None,
-                            output_range=None)
 
 
 class EnergyBlock(nn.Module):
@@ -172,7 +166,7 @@ class EnergyBlock(nn.Module):
         self.nudge_normalize = config.nudge_normalize
         self.input = nn.Linear(in_features, neurons)
         self.coupling = AnalogLinear(neurons, neurons, bias=False,
-                                     hardware=_loop_hardware(config.hardware), seed=seed)
+                                     hardware=loop_hardware(config.hardware), seed=seed)
         with torch.no_grad():
             w = torch.randn(neurons, neurons, dtype=self.coupling.weight.dtype)
             self.coupling.weight.copy_(w)
@@ -237,21 +231,13 @@ class EnergyBlock(nn.Module):
         return self.adc_read(s_star, hardware)
 
 
-@dataclass
-class FFEBMOutput:
-    """Everything one forward pass of an :class:`FFEBM` computed."""
-
-    output: Tensor
-    """Head output, ``(B, out_features)``."""
-    states: list[Tensor]
-    """Each energy block's equilibrium as read by its ADC, ``(B, n_k)``."""
-    stats: list[SolverStats]
-    """Each block's free-phase solver statistics."""
-
-
-class FFEBM(nn.Module):
+class FFEBM(HadeqModel):
     """Feed-forward / energy-based model trained by EP inside blocks and backprop between
-    them (see the module docstring). API as :class:`~hadeq.models.HybridDEQ`."""
+    them (see the module docstring). Its output record carries each block's free-phase
+    statistics in ``solves`` and each block's equilibrium (as read by its ADC) in
+    ``states``."""
+
+    has_equilibrium: ClassVar[bool] = True
 
     def __init__(self, config: FFEBMConfig, *, seed: int = 0) -> None:
         super().__init__()
@@ -281,9 +267,13 @@ class FFEBM(nn.Module):
         self.project_contractive_()
 
     # --- hardware -----------------------------------------------------------------------
-    @property
-    def hardware(self) -> HardwareConfig:
-        return self.config.hardware
+    def layer_hardware(self, hardware: HardwareConfig) -> HardwareConfig:
+        """The couplings sit inside the loops: no DAC or ADC there."""
+        return loop_hardware(hardware)
+
+    def _hardware_changed(self) -> None:
+        for block in self.energy_blocks():
+            block.config = self.config
 
     def energy_blocks(self) -> list[EnergyBlock]:
         return list(self.blocks)  # type: ignore[arg-type]
@@ -296,27 +286,6 @@ class FFEBM(nn.Module):
         for block in self.energy_blocks():
             block._solver = make_solver(solver, self.config.solver_options)
 
-    def program(self, seed: int) -> None:
-        """Program each block's crossbar; block ``k`` gets ``seed + k``."""
-        for k, block in enumerate(self.energy_blocks()):
-            block.coupling.program(seed + k)
-
-    def set_hardware(self, hardware: HardwareConfig, seed: int | None = None) -> None:
-        """Run the same weights on other hardware (programmed with ``seed``)."""
-        hardware = _hardware(hardware, "hardware")
-        self.config = dataclasses.replace(self.config, hardware=hardware)
-        for k, block in enumerate(self.energy_blocks()):
-            old = block.coupling
-            new = AnalogLinear(old.in_features, old.out_features, bias=False,
-                               hardware=_loop_hardware(hardware),
-                               seed=old.seed if seed is None else seed + k,
-                               device=old.weight.device, dtype=old.weight.dtype)
-            with torch.no_grad():
-                new.weight.copy_(old.weight)
-            new.train(old.training)
-            block.coupling = new
-            block.config = self.config
-
     @torch.no_grad()
     def project_contractive_(self) -> float:
         """Symmetrise every ``W_k``, zero its diagonal and scale it onto
@@ -326,10 +295,7 @@ class FFEBM(nn.Module):
         return max(block.project_(bound) for block in self.energy_blocks())
 
     # --- forward ------------------------------------------------------------------------
-    def _use_hardware(self) -> bool:
-        return not (self.training and self.config.mode == "standard")
-
-    def _run(self, x: Tensor, hardware: bool) -> FFEBMOutput:
+    def _run(self, x: Tensor, hardware: bool) -> ModelOutput:
         n = self.config.in_features
         if x.dim() < 2 or x[0].numel() != n:
             raise ConfigError("x.shape", tuple(x.shape), f"(batch, ...) with {n} features "
@@ -341,13 +307,10 @@ class FFEBM(nn.Module):
             states.append(h)
             assert block.last_stats is not None
             stats.append(block.last_stats)
-        return FFEBMOutput(self.head(h), states, stats)
+        return ModelOutput(self.head(h), solves=tuple(stats), states=tuple(states))
 
-    def forward_with_info(self, x: Tensor) -> FFEBMOutput:
-        return self._run(x, self._use_hardware())
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.forward_with_info(x).output
+    def forward_with_info(self, x: Tensor) -> ModelOutput:
+        return self._run(x, self.uses_hardware())
 
     def ideal_forward(self, x: Tensor) -> Tensor:
         """The float model's output (float coupling, no converters)."""
@@ -422,10 +385,10 @@ class FFEBM(nn.Module):
         """Measured settling times of block ``k``; a sample whose noisy loop never met the
         tolerance (NaN) is charged the time it was simulated, ``iterations · dt_ns``."""
         t = stats.extras["settling_time_ns"]
-        dt_ns = getattr(self.energy_blocks()[k]._solver[0], "dt_ns", None)
-        if dt_ns is None:
+        solver = self.energy_blocks()[k]._solver[0]
+        if not isinstance(solver, AnalogRelaxation):
             return t
-        ran = stats.iterations.to(t.dtype) * dt_ns
+        ran = stats.iterations.to(t.dtype) * solver.dt_ns
         return torch.where(torch.isnan(t), ran, t)
 
     @torch.no_grad()
@@ -438,28 +401,3 @@ class FFEBM(nn.Module):
         finally:
             self.train(was_training)
         return snr_db(clean, noisy)
-
-
-# --------------------------------------------------------------------------- registry
-def configure_ffebm(options: Mapping[str, Any], hints: Any) -> FFEBMConfig:
-    """FFEBMConfig from a ``model`` section; in/out features default to the task's."""
-    from hadeq.models.registry import configure_dense
-
-    return configure_dense(FFEBMConfig, options, hints)
-
-
-def build_ffebm(config: FFEBMConfig, seed: int = 0) -> FFEBM:
-    return FFEBM(config, seed=seed)
-
-
-def _register() -> None:
-    try:
-        from hadeq.models.registry import register_model
-    except ModuleNotFoundError:  # the registry is optional
-        return
-    with contextlib.suppress(ValueError):  # already registered (module reloaded)
-        register_model("ffebm", configure_ffebm, build_ffebm,
-                       "feed-forward / energy-based model trained with EP inside blocks")
-
-
-_register()

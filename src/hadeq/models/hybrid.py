@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hadeq.analog import AnalogLinear, HardwareConfig
+from hadeq.analog import AnalogLinear
 from hadeq.deq import DEQ
 from hadeq.errors import ConfigError
 from hadeq.models.config import HybridDEQConfig
-from hadeq.models.core import AnalogCoreDEQ, deq_config, loop_hardware
-from hadeq.solvers import SolverStats
-
-_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh, "hardtanh": F.hardtanh}
-
-
-@dataclass
-class HybridOutput:
-    """Everything one forward pass computed."""
-
-    output: Tensor
-    """Head output (logits or regression values), ``(B, out_features)``."""
-    z: Tensor
-    """Equilibrium of the core as read by the ADC, ``(B, hidden)``."""
-    z_star: Tensor
-    """Equilibrium before the ADC (differentiable), ``(B, hidden)``."""
-    u: Tensor
-    """Injection after quantization, ``(B, hidden)``."""
-    stats: SolverStats
-    """The forward solve's statistics."""
+from hadeq.models.core import ACTIVATIONS, AnalogCoreDEQ, deq_config, loop_hardware
+from hadeq.models.interface import ModelOutput
 
 
 class HybridDEQ(AnalogCoreDEQ):
@@ -75,15 +54,10 @@ class HybridDEQ(AnalogCoreDEQ):
             self.core.weight.mul_(0.5)
         self.head = nn.Linear(c.hidden, c.out_features)
         self.deq = DEQ(deq_config(c))
-        self.sigma = _ACTIVATIONS[c.activation]
+        self.sigma = ACTIVATIONS[c.activation]
         self.project_contractive_()
 
     # --- the core -------------------------------------------------------------------------
-    def _new_core(self, hardware: HardwareConfig, seed: int) -> AnalogLinear:
-        old = self.core
-        return AnalogLinear(old.in_features, old.out_features, bias=True, hardware=hardware,
-                            seed=seed, device=old.weight.device, dtype=old.weight.dtype)
-
     @torch.no_grad()
     def operator_norm_bound(self) -> float:
         """``‖W‖₂`` of the float feedback weight (exact)."""
@@ -97,22 +71,8 @@ class HybridDEQ(AnalogCoreDEQ):
         """Digital stem output after fake quantization and the DACs, ``(B, hidden)``."""
         return self.quantize_injection(self.stem(x.reshape(x.shape[0], -1)))
 
-    def forward_with_info(self, x: Tensor) -> HybridOutput:
-        if (not isinstance(x, Tensor) or x.dim() < 2 or x.shape[0] == 0
-                or x[0].numel() != self.config.in_features):
-            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ConfigError("x.shape", got, "(batch ≥ 1, ...) with "
-                              f"{self.config.in_features} features per sample")
-        dtype = self.core.weight.dtype
-        if x.dtype != dtype:
-            raise ConfigError("x.dtype", x.dtype, f"{dtype}, the dtype of the model's weights "
-                              "(convert x or the model with .to())")
-        u = self.injection(x)
-        solved, proxy = self.maps(u)
-        z0 = torch.zeros(u.shape[0], self.config.hidden, dtype=u.dtype, device=u.device)
-        z_star, stats = self.deq(solved, z0, proxy=proxy)
-        z = self.adc_read(z_star)
-        return HybridOutput(self.head(z), z, z_star, u, stats)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.forward_with_info(x).output
+    def forward_with_info(self, x: Tensor) -> ModelOutput:
+        """The head's output ``(B, out_features)`` with ``z``, ``z_star``, ``u`` of shape
+        ``(B, hidden)`` and the solve's statistics."""
+        self.check_features(x, self.config.in_features)
+        return self.equilibrium(self.injection(x))

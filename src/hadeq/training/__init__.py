@@ -21,7 +21,7 @@ from hadeq.training.physics import (
     spectral_norm_estimate,
 )
 from hadeq.training.seeding import derive_seed
-from hadeq.training.trainer import Trainer, TrainResult, rebuild_model
+from hadeq.training.trainer import Trainer, TrainResult, load_trained, rebuild_model
 
 __all__ = [
     "Checkpoint",
@@ -38,6 +38,7 @@ __all__ = [
     "evaluate_model",
     "load_checkpoint",
     "load_train_config",
+    "load_trained",
     "near_zero_fraction",
     "parse_train_config",
     "physics_loss",

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import yaml
 
+from hadeq.analog import HardwareConfig
 from hadeq.config import (
     check_choice,
     check_int,
@@ -38,7 +39,7 @@ from hadeq.config import (
     unknown_key_error,
 )
 from hadeq.errors import ConfigError, DataError
-from hadeq.models.registry import ModelHints, hardware_from, model_config, prefixed, split_kind
+from hadeq.models.registry import ModelHints, ModelSpec, parse_model_section
 from hadeq.tasks import Task, get_task
 from hadeq.training.physics import PhysicsConfig
 
@@ -82,11 +83,12 @@ class TrainConfig:
     task_options: Mapping[str, Any] = field(default_factory=dict)
     """Options of the task's loader (the fields of its config dataclass)."""
 
-    model: Mapping[str, Any] = field(default_factory=lambda: {"kind": "hybrid_deq"})
-    """The model: ``kind`` (a registered model kind, default ``hybrid_deq``) and that
-    kind's options; for ``hybrid_deq`` the fields of :class:`~hadeq.models.HybridDEQConfig`
-    (``in_features`` / ``out_features`` default to the task's; ``hardware`` may be a preset
-    name or a mapping with an optional ``preset`` key plus overrides)."""
+    model: Mapping[str, Any] | ModelSpec = field(default_factory=lambda: {"kind": "hybrid_deq"})
+    """The model: ``kind`` (a model kind of :data:`hadeq.models.MODEL_KINDS`, default
+    ``hybrid_deq``) and that kind's options; for ``hybrid_deq`` the fields of
+    :class:`~hadeq.models.HybridDEQConfig` (``in_features`` / ``out_features`` default to
+    the task's; ``hardware`` may be a preset name or a mapping with an optional ``preset``
+    key plus overrides). Parsed once, into a typed :class:`~hadeq.models.ModelSpec`."""
 
     physics: PhysicsConfig = field(default_factory=PhysicsConfig)
     """Physics-informed loss terms (``hybrid_deq`` only when any is active)."""
@@ -118,9 +120,10 @@ class TrainConfig:
     ``seed``), ``epoch`` or ``batch``; the seed of each chip is derived from
     ``(seed, epoch, step)``, so it is reproducible and survives a resume."""
 
-    eval_hardware: str | Mapping[str, Any] | None = None
+    eval_hardware: str | Mapping[str, Any] | HardwareConfig | None = None
     """Hardware the test metric is measured on (preset name or mapping as in
-    ``model.hardware``); None: the model's training hardware."""
+    ``model.hardware``, parsed into a :class:`~hadeq.analog.HardwareConfig`); None: the
+    model's training hardware."""
 
     eval_seed: int = 0
     """Programming seed of the evaluation chip (and seed of its read noise)."""
@@ -144,15 +147,12 @@ class TrainConfig:
         try:
             task.config(**self.task_options)
         except ConfigError as exc:
-            raise prefixed(exc, "task_options") from None
+            raise exc.prefixed("task_options") from None
         object.__setattr__(self, "physics", _nested(PhysicsConfig, self.physics, "physics"))
         object.__setattr__(self, "optimizer",
                            _nested(OptimizerConfig, self.optimizer, "optimizer"))
-        kind, _ = split_kind(self.model)
-        object.__setattr__(self, "model", {"kind": kind, **copy.deepcopy(
-            {k: v for k, v in dict(self.model).items() if k != "kind"})})
-        model_config(self.model, model_hints(task))
-        if self.physics.active and kind != "hybrid_deq":
+        object.__setattr__(self, "model", parse_model_section(self.model, model_hints(task)))
+        if self.physics.active and self.model.kind != "hybrid_deq":
             raise ConfigError("physics", to_dict(self.physics),
                               "physics-informed terms need model.kind 'hybrid_deq'")
         check_int("epochs", self.epochs, 1, 1_000_000)
@@ -165,10 +165,8 @@ class TrainConfig:
         check_choice("programming_resample", self.programming_resample,
                      ("never", "epoch", "batch"))
         if self.eval_hardware is not None:
-            if isinstance(self.eval_hardware, Mapping):
-                object.__setattr__(self, "eval_hardware",
-                                   copy.deepcopy(dict(self.eval_hardware)))
-            hardware_from(self.eval_hardware, "eval_hardware")
+            object.__setattr__(self, "eval_hardware",
+                               HardwareConfig.parse(self.eval_hardware, "eval_hardware"))
         check_int("eval_seed", self.eval_seed, 0, 2**63 - 1)
         if not isinstance(self.out_dir, str | os.PathLike) or not str(self.out_dir):
             raise ConfigError("out_dir", self.out_dir, "a directory path")
@@ -181,8 +179,20 @@ class TrainConfig:
         return get_task(self.task)
 
     @property
+    def model_spec(self) -> ModelSpec:
+        """The parsed ``model`` section."""
+        assert isinstance(self.model, ModelSpec)  # parsed in __post_init__
+        return self.model
+
+    @property
+    def eval_hardware_config(self) -> HardwareConfig | None:
+        """The parsed ``eval_hardware`` (None: the model's own hardware)."""
+        assert self.eval_hardware is None or isinstance(self.eval_hardware, HardwareConfig)
+        return self.eval_hardware
+
+    @property
     def model_kind(self) -> str:
-        return str(self.model["kind"])
+        return self.model_spec.kind
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (validated again)."""
@@ -190,7 +200,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping that :func:`parse_train_config` turns back into this config."""
-        return to_dict(self)
+        return {**to_dict(self), "model": self.model_spec.to_dict()}
 
 
 def model_hints(task: Task) -> ModelHints:
@@ -207,7 +217,7 @@ def _nested(cls: type, value: Any, name: str) -> Any:
     try:
         return from_mapping(cls, value, owner=name)
     except ConfigError as exc:
-        raise prefixed(exc, name) from None
+        raise exc.prefixed(name) from None
 
 
 # --------------------------------------------------------------------------- file format

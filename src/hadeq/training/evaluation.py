@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from hadeq.analog import HardwareConfig
-from hadeq.analog.metrics import snr_db
-from hadeq.errors import ConfigError
+from hadeq.analog import HardwareConfig, snr_db
+from hadeq.models import HadeqModel
 from hadeq.tasks import Task
 from hadeq.training.seeding import derive_seed
 from hadeq.training.tally import SolverTally
@@ -21,58 +19,44 @@ SOLVER_WARNINGS = r"DEQ (forward|implicit backward)"
 """Messages of the DEQ layer's non-convergence warnings (counted instead of shown)."""
 
 
-def clone_module(model: nn.Module) -> nn.Module:
-    """An independent copy of ``model`` with the same weights and buffers.
-
-    Models with a ``config`` attribute are rebuilt as ``type(model)(model.config)`` and
-    loaded with the state dict (configs holding mapping proxies cannot be deep-copied);
-    others are deep-copied. The caller's random state is left as it was.
-    """
-    config = getattr(model, "config", None)
-    if config is None:
-        return copy.deepcopy(model)
+def clone_model(model: HadeqModel) -> HadeqModel:
+    """An independent copy of ``model`` with the same weights, buffers and mode, rebuilt
+    as ``type(model)(model.config)`` (configs holding mapping proxies cannot be
+    deep-copied). The caller's random state is left as it was."""
     with torch.random.fork_rng(devices=[]):
-        copied = type(model)(config)
+        copied = type(model)(model.config)
     copied.load_state_dict(model.state_dict())
     return copied.train(model.training)
 
 
-def on_hardware(model: nn.Module, hardware: HardwareConfig | None, seed: int) -> nn.Module:
+def on_hardware(model: HadeqModel, hardware: HardwareConfig | None, seed: int) -> HadeqModel:
     """A copy of ``model`` (the original is untouched) whose chip is ``hardware`` (None:
     the model's own), programmed with ``seed``, in eval mode."""
-    copied = clone_module(model)
+    copied = clone_model(model)
     if hardware is not None:
-        if not hasattr(copied, "set_hardware"):
-            raise ConfigError("hardware", hardware.to_dict(),
-                              f"a model with analog hardware ({type(model).__name__} has none)")
         copied.set_hardware(hardware, seed=seed)
-    elif hasattr(copied, "program"):
+    else:
         copied.program(seed)
     return copied.eval()
 
 
 @torch.no_grad()
-def _predict(model: nn.Module, x: Tensor, batch_size: int) -> tuple[Tensor, Tensor | None,
-                                                                    SolverTally]:
+def _predict(model: HadeqModel, x: Tensor,
+             batch_size: int) -> tuple[Tensor, Tensor | None, SolverTally]:
     outputs, cores = [], []
     tally = SolverTally()
     for start in range(0, x.shape[0], batch_size):
-        xb = x[start:start + batch_size]
-        if hasattr(model, "forward_with_info"):
-            info = model.forward_with_info(xb)
-            outputs.append(info.output)
-            z = getattr(info, "z_star", None)
-            if z is not None:
-                cores.append(z)
-            tally.add(getattr(info, "stats", None))
-        else:
-            outputs.append(model(xb))
+        info = model.forward_with_info(x[start:start + batch_size])
+        outputs.append(info.output)
+        if info.z_star is not None:
+            cores.append(info.z_star)
+        tally.add(info.solves)
     core = torch.cat(cores) if len(cores) == len(outputs) and cores else None
     return torch.cat(outputs), core, tally
 
 
 def evaluate_model(
-    model: nn.Module,
+    model: HadeqModel,
     task: Task,
     x: Tensor,
     y: Tensor,
@@ -87,8 +71,8 @@ def evaluate_model(
     The model is copied onto ``hardware`` (None: its own) and programmed with ``seed``;
     the read noise is drawn from a generator seeded from ``seed`` inside a forked RNG, so
     the result depends only on the weights, the hardware and ``seed`` and the caller's
-    random state is untouched. With ``reference=True`` (models with ``set_hardware``)
-    the same weights are also run on ideal hardware, adding ``ideal_metrics`` and the
+    random state is untouched. With ``reference=True`` the same weights are also run on
+    ideal hardware, adding ``ideal_metrics`` and the
     SNR in dB of the core equilibrium ``z*`` against the ideal one.
     """
     chip = on_hardware(model, hardware, seed)
@@ -103,7 +87,7 @@ def evaluate_model(
         "samples": int(x.shape[0]),
         "programming_seed": seed,
     }
-    if reference and hasattr(model, "set_hardware"):
+    if reference:
         ideal = on_hardware(model, HardwareConfig.preset("ideal"), seed)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=SOLVER_WARNINGS, category=RuntimeWarning)

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from hadeq.config import check_choice, check_int, check_range
 from hadeq.deq import jacobian_frobenius_sq
-from hadeq.models import HybridDEQ, HybridOutput
+from hadeq.models import HybridDEQ, ModelOutput
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def conductance_term(w: Tensor, g_max_us: float) -> Tensor:
 
 
 def physics_loss(
-    model: HybridDEQ, info: HybridOutput, config: PhysicsConfig
+    model: HybridDEQ, info: ModelOutput, config: PhysicsConfig
 ) -> tuple[Tensor, dict[str, float]]:
     """``Σ_k λ_k L_k`` for the model's core and this batch's equilibrium, plus a report.
 
@@ -125,6 +125,7 @@ def physics_loss(
         terms["conductance"] = conductance_term(w, model.hardware.g_max_us)
         total = total + config.conductance * terms["conductance"]
     if config.settling > 0:
+        assert info.u is not None and info.z_star is not None  # a hybrid DEQ's output
         _, proxy = model.maps(info.u)
         frob = jacobian_frobenius_sq(proxy, info.z_star.detach(), config.settling_samples)
         terms["settling"] = frob.mean()

@@ -36,9 +36,10 @@ from tqdm import tqdm
 
 from hadeq.errors import ConfigError, DataError
 from hadeq.io import check_output_dir, remove_temporaries, write_text_atomic
-from hadeq.models.registry import build_model, hardware_from
+from hadeq.models import HadeqModel
 from hadeq.training.checkpoint import (
     CHECKPOINT_FILE,
+    Checkpoint,
     check_state_dict,
     dumps,
     has_checkpoint,
@@ -46,7 +47,7 @@ from hadeq.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from hadeq.training.config import TrainConfig, model_hints
+from hadeq.training.config import TrainConfig, parse_train_config
 from hadeq.training.distributed import DistContext
 from hadeq.training.errors import TrainingDivergedError
 from hadeq.training.evaluation import SOLVER_WARNINGS, evaluate_model
@@ -62,7 +63,7 @@ CONFIG_FILE = "config.json"
 class TrainResult:
     """What :meth:`Trainer.fit` returns."""
 
-    model: nn.Module
+    model: HadeqModel
     """The trained model (on every rank)."""
     history: list[dict[str, Any]]
     """One metric record per completed epoch (also those before a resume)."""
@@ -87,13 +88,27 @@ def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimi
     return cls(params, lr=o.lr, weight_decay=o.weight_decay, foreach=False)
 
 
-def rebuild_model(config: TrainConfig, seed: int | None = None) -> nn.Module:
+def rebuild_model(config: TrainConfig, seed: int | None = None) -> HadeqModel:
     """The model of ``config``, initialised as a fresh run would initialise it."""
-    hints = model_hints(config.task_spec)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(config.seed, "init"))
-        return build_model(config.model, hints,
-                           seed=derive_seed(config.seed, "program") if seed is None else seed)
+        return config.model_spec.build(
+            derive_seed(config.seed, "program") if seed is None else seed)
+
+
+def load_trained(directory: str) -> tuple[HadeqModel, TrainConfig, Checkpoint]:
+    """``(model, config, checkpoint)`` of a ``hadeq train`` directory: the model rebuilt
+    from the checkpoint's config with its verified weights, in eval mode."""
+    ckpt = load_checkpoint(directory)
+    try:
+        config = parse_train_config(ckpt.config)
+    except ConfigError as exc:
+        raise DataError(f"checkpoint {directory}: its config is not valid here "
+                        f"({exc})") from None
+    model = rebuild_model(config)
+    check_state_dict(directory, model, ckpt.model_state)
+    model.load_state_dict(ckpt.model_state)
+    return model.eval(), config, ckpt
 
 
 class Trainer:
@@ -147,9 +162,8 @@ class Trainer:
             raise DataError(f"task {c.task!r} has no training samples")
         return x_train, y_train, x_test, y_test
 
-    def _program(self, model: nn.Module, *position: int) -> None:
-        if hasattr(model, "program"):
-            model.program(derive_seed(self.config.seed, "program", *position))
+    def _program(self, model: HadeqModel, *position: int) -> None:
+        model.program(derive_seed(self.config.seed, "program", *position))
 
     def _fit(self, dist: DistContext, resume: bool) -> TrainResult:
         c = self.config
@@ -159,10 +173,7 @@ class Trainer:
         task = c.task_spec
         x_train, y_train, x_test, y_test = self._data()
         model = rebuild_model(c)
-        eval_hw = hardware_from(c.eval_hardware, "eval_hardware") if c.eval_hardware else None
-        if eval_hw is not None and not hasattr(model, "set_hardware"):
-            raise ConfigError("eval_hardware", c.eval_hardware,
-                              f"None: model kind {c.model_kind!r} has no analog hardware")
+        eval_hw = c.eval_hardware_config
         optimizer = build_optimizer(c, model)
         shuffle = torch.Generator().manual_seed(derive_seed(c.seed, "shuffle"))
         torch.manual_seed(derive_seed(c.seed, "noise", dist.rank))
@@ -252,7 +263,7 @@ class Trainer:
                            wall_time_s=time.perf_counter() - t_start)
 
     # ------------------------------------------------------------------ one epoch
-    def _epoch(self, dist: DistContext, model: nn.Module, optimizer: torch.optim.Optimizer,
+    def _epoch(self, dist: DistContext, model: HadeqModel, optimizer: torch.optim.Optimizer,
                shuffle: torch.Generator, task: Any, x: Tensor, y: Tensor, epoch: int,
                global_step: int, bar: tqdm) -> tuple[dict[str, Any], int]:
         c = self.config
@@ -265,7 +276,7 @@ class Trainer:
         forward, backward = SolverTally(), SolverTally()
         sums = torch.zeros(3, dtype=torch.float64)
         physics_sums: dict[str, float] = {}
-        has_info = hasattr(model, "forward_with_info")
+        feedback_norm: float | None = None
         for step, start in enumerate(range(0, n, c.batch_size)):
             index = order[start:start + c.batch_size]
             shard = index[dist.rank::dist.world_size]
@@ -273,16 +284,15 @@ class Trainer:
                 self._program(model, epoch, step)
             optimizer.zero_grad(set_to_none=True)
             loss = torch.zeros((), dtype=torch.float64)
+            info = None
             # this rank's: total loss share, task loss × samples, samples (summed over ranks)
             local = torch.zeros(3, dtype=torch.float64)
             if shard.numel():
                 xb, yb = x[shard], y[shard]
-                info = model.forward_with_info(xb) if has_info else None
-                pred = info.output if info is not None else model(xb)
-                task_loss = task.loss(pred, yb)
+                info = model.forward_with_info(xb)
+                task_loss = task.loss(info.output, yb)
                 loss = task_loss * (shard.numel() / index.numel())
-                if info is not None:
-                    forward.add(getattr(info, "stats", None))
+                forward.add(info.solves)
                 if c.physics.active:
                     p_loss, report = physics_loss(model, info, c.physics)
                     loss = loss + p_loss / dist.world_size
@@ -300,16 +310,13 @@ class Trainer:
                     f"{c.out_dir} is intact (lower optimizer.lr or add grad_clip_norm)")
             if loss.requires_grad:
                 loss.backward()
-                deq = getattr(model, "deq", None)
-                if deq is not None and has_info:
-                    backward.add(getattr(deq, "last_backward_stats", None))
-                    deq.last_backward_stats = None
+                if info is not None:
+                    backward.add(info.backward)
             dist.all_reduce_gradients(model)
             if c.optimizer.grad_clip_norm is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), c.optimizer.grad_clip_norm)
             optimizer.step()
-            if hasattr(model, "project_contractive_"):
-                model.project_contractive_()
+            feedback_norm = model.project_contractive_()
             if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
                 raise TrainingDivergedError(
                     f"training diverged: the weights became NaN/Inf at epoch {epoch + 1}, step "
@@ -334,12 +341,8 @@ class Trainer:
             record.update(bwd.summary("train/backward/"))
         for k, v in physics_sums.items():  # rank 0's batches (the terms are weight-only)
             record[f"train/{k}"] = v / steps
-        bound = getattr(model, "operator_norm_bound", None)
-        if callable(bound):  # a convolutional core: its operator norm, not its kernel's
-            record["core_spectral_norm"] = float(bound())
-        elif hasattr(model, "core") and hasattr(model.core, "weight"):
-            record["core_spectral_norm"] = float(
-                torch.linalg.matrix_norm(model.core.weight.detach(), ord=2))
+        if feedback_norm is not None:  # after the last step's projection
+            record["core_spectral_norm"] = float(feedback_norm)
         record["train_time_s"] = time.perf_counter() - t0
         return record, global_step
 
@@ -372,7 +375,7 @@ class Trainer:
             config=self.config.to_dict(), model_state=model.state_dict(),
             optimizer_state=optimizer.state_dict(), rng=rng, history=history,
             metadata={"world_size": dist.world_size, "model_kind": self.config.model_kind,
-                      "hadeq_version": getattr(hadeq, "__version__", "unknown"),
+                      "hadeq_version": hadeq.__version__,
                       "torch_version": torch.__version__, "python": platform.python_version(),
                       "torch_num_threads": torch.get_num_threads(),
                       "written_at_unix_s": time.time()})
