@@ -153,7 +153,8 @@ def test_eval_solver_can_simulate_the_settling_physics():
     x = torch.randn(2, 2, 5, 5, dtype=torch.float64)
     with torch.no_grad():
         ref = m.forward_with_info(x).z
-        m.set_eval_solver("analog_relaxation", {"dt_ns": 1.0, "tau_ns": 1.0, "tol": 1e-10,
+        m.set_hardware(m.hardware.replace(tau_ns=1.0))
+        m.set_eval_solver("analog_relaxation", {"dt_ns": 1.0, "tol": 1e-10,
                                                 "stop_mode": "abs", "max_iter": 500})
         out = m.forward_with_info(x)
     assert out.stats.solver == "analog_relaxation"

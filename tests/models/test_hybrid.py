@@ -135,7 +135,7 @@ def test_set_hardware_keeps_the_weights_and_programs_reproducibly():
 def test_analog_relaxation_reaches_the_same_equilibrium_and_reports_settling_time():
     deq = DEQConfig(solver="analog_relaxation",
                     solver_options={"tol": 1e-9, "stop_mode": "abs", "max_iter": 5000,
-                                    "tau_ns": 10.0, "dt_ns": 0.5})
+                                    "dt_ns": 0.5})
     torch.manual_seed(0)
     config = HybridDEQConfig(in_features=6, out_features=3, hidden=10, stem_hidden=None,
                              injection_bits=None, deq=deq)
@@ -148,6 +148,25 @@ def test_analog_relaxation_reaches_the_same_equilibrium_and_reports_settling_tim
     torch.testing.assert_close(a.z, b.z, rtol=0, atol=1e-7)
     settle = a.stats.extras["settling_time_ns"]
     assert torch.isfinite(settle).all() and (settle > 0).all()
+
+
+def test_the_loop_settles_at_the_hardwares_time_constant():
+    # The same steps in units of τ (dt = τ/20) give the same trajectory, so the settling
+    # time scales exactly with hardware.tau_ns; the solver never takes τ from options.
+    torch.manual_seed(0)
+    m = model().eval()
+    x = torch.randn(4, 6, dtype=torch.float64)
+    times = []
+    for tau_ns in (10.0, 25.0):
+        m.set_hardware(m.hardware.replace(tau_ns=tau_ns))
+        m.set_eval_solver("analog_relaxation", {"tol": 1e-6, "dt_ns": tau_ns / 20,
+                                                "max_iter": 5000})
+        with torch.no_grad():
+            times.append(m.forward_with_info(x).stats.extras["settling_time_ns"])
+    torch.testing.assert_close(times[1], times[0] * 2.5, rtol=1e-12, atol=0)
+    for key in ("tau_ns", "read_noise"):
+        with pytest.raises(hadeq.ConfigError, match=rf"eval_options\.{key}.*hardware\.{key}"):
+            m.set_eval_solver("analog_relaxation", {key: 1.0})
 
 
 def test_bad_inputs_are_named():

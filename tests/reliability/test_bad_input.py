@@ -168,12 +168,22 @@ def test_unknown_top_level_key_in_file(tmp_path, capsys) -> None:
                      watch=tmp_path / "o")
 
 
-def test_analog_relaxation_tau_out_of_range(tmp_path, capsys) -> None:
+def test_analog_relaxation_tau_is_the_hardwares(tmp_path, capsys) -> None:
     data = {**TINY, "out_dir": str(tmp_path / "o")}
     data["model"] = {**TINY["model"], "deq": {"solver": "analog_relaxation",
-                                              "solver_options": {"tau_ns": -1.0}}}
+                                              "solver_options": {"tau_ns": 5.0}}}
     cfg = write_config(tmp_path, data)
-    expect_cli_error(capsys, ["train", str(cfg)], ("tau_ns", "(0, inf)"), watch=tmp_path / "o")
+    expect_cli_error(capsys, ["train", str(cfg)],
+                     ("model.deq.solver_options.tau_ns", "hardware.tau_ns"),
+                     watch=tmp_path / "o")
+
+
+def test_loop_tau_out_of_range(tmp_path, capsys) -> None:
+    data = {**TINY, "out_dir": str(tmp_path / "o")}
+    data["model"] = {**TINY["model"], "hardware": {"tau_ns": -1.0}}
+    cfg = write_config(tmp_path, data)
+    expect_cli_error(capsys, ["train", str(cfg)], ("model.hardware.tau_ns", "(0, inf)"),
+                     watch=tmp_path / "o")
 
 
 def test_nan_noise_in_a_yaml_file(tmp_path, capsys) -> None:

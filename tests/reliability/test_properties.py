@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 
 import hadeq
 from hadeq.analog import HardwareConfig
-from hadeq.config import from_mapping, to_dict
 from hadeq.errors import ConfigError
 from hadeq.solvers import IterateOptions
 from hadeq.training import parse_train_config
+from hadeq.validation import from_mapping, to_dict
 
 FAST = settings(max_examples=30, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -23,8 +23,8 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from hadeq import constants as C
-from hadeq.config import check_choice, check_int, check_range, from_mapping, to_dict
 from hadeq.errors import ConfigError
+from hadeq.validation import check_choice, check_int, check_range, from_mapping, to_dict
 
 
 class DeviceModel(StrEnum):

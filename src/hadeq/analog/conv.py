@@ -9,8 +9,8 @@ from torch.nn.modules.utils import _pair
 
 from hadeq.analog.config import HardwareConfig
 from hadeq.analog.layer import AnalogMVM
-from hadeq.config import check_int
 from hadeq.errors import ConfigError
+from hadeq.validation import check_int
 
 IntPair = int | tuple[int, int]
 

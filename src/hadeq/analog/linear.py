@@ -7,8 +7,8 @@ from torch import Tensor, nn
 
 from hadeq.analog.config import HardwareConfig
 from hadeq.analog.layer import AnalogMVM
-from hadeq.config import check_int
 from hadeq.errors import ConfigError
+from hadeq.validation import check_int
 
 
 class AnalogLinear(AnalogMVM):

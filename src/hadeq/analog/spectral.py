@@ -40,8 +40,8 @@ from torch import Tensor, nn
 from hadeq.analog.config import HardwareConfig, WeightScale
 from hadeq.analog.converters import adc, add_read_noise, amplifier_errors, dac
 from hadeq.analog.layer import AnalogMVM
-from hadeq.config import check_int
 from hadeq.errors import ConfigError
+from hadeq.validation import check_int
 
 
 def sine_basis(n: int, modes: int, *, dtype: torch.dtype = torch.float32,

@@ -12,7 +12,7 @@ import json
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -34,8 +34,8 @@ class Evaluation:
 
     label: str
     """``ideal``, ``headline``, ``bits=4``, ``noise=0.1``, …"""
-    hardware: dict[str, Any]
-    """Hardware mapping (``preset`` plus overrides)."""
+    hardware: HardwareConfig
+    """The chip."""
     reference: bool = False
     """Also run the ideal weights: SNR of the core equilibrium."""
     episodes: int | None = None
@@ -59,8 +59,8 @@ class Cell:
     evaluations: tuple[Evaluation, ...]
     measure_solvers: bool
     """Measure digital iterations and analog settling (DEQ models)."""
-    settle: dict[str, Any] = field(default_factory=dict)
-    """``tol``, ``tau_ns``, ``dt_ns`` and the ``hardware`` of the settling measurement."""
+    settle: measure.Settling
+    """How settling is measured (DEQ models) and on which chip."""
 
     def key(self) -> str:
         text = json.dumps({"cell": asdict(self), "hadeq": hadeq.__version__}, sort_keys=True,
@@ -115,8 +115,6 @@ def train_config(cell: Cell, run_dir: str) -> Any:
 def validate_cell(cell: Cell) -> None:
     """Check everything about ``cell`` that can be checked without training it."""
     task = get_task(cell.task)
-    for ev in cell.evaluations:
-        HardwareConfig.parse(ev.hardware)
     if task.kind == "control":
         from hadeq.models import parse_model_section
         from hadeq.tasks import ImitationConfig
@@ -141,8 +139,7 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
         "evaluations": {},
     }
     for ev in cell.evaluations:
-        hw = HardwareConfig.parse(ev.hardware)
-        scored = evaluate_model(model, task, data.x_test, data.y_test, hardware=hw,
+        scored = evaluate_model(model, task, data.x_test, data.y_test, hardware=ev.hardware,
                                 seed=cell.seed)
         result["evaluations"][ev.label] = {
             "quality": scored["metrics"][task.primary_metric],
@@ -152,18 +149,15 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
         }
         if ev.reference and cell.measure_solvers:
             result["evaluations"][ev.label].update(
-                measure.core_snr(model, data.x_test[:256], hw, cell.seed))
+                measure.core_snr(model, data.x_test[:256], ev.hardware, cell.seed))
     if not cell.measure_solvers:
         result["energy"] = measure.baseline_energy(model, data.x_test[:256], cell.settle,
                                                    cell.seed)
     if cell.measure_solvers:
         x = data.x_test[:256]
-        s = cell.settle
         result["workload"] = asdict(model.workload(x))
-        result["digital"] = measure.digital_iterations(model, x, s["tol"])
-        result["settling"] = measure.analog_settling(
-            model, x, HardwareConfig.parse(s["hardware"]), s["tol"], s["tau_ns"],
-            s["dt_ns"], cell.seed)
+        result["digital"] = measure.digital_iterations(model, x, cell.settle.tol)
+        result["settling"] = measure.analog_settling(model, x, cell.settle, cell.seed)
     if cell.role.startswith("reg:") or cell.role == "physics_aware":
         from hadeq.training import near_zero_fraction
 

@@ -10,7 +10,6 @@ from typing import Any
 import torch
 
 from hadeq import constants as C
-from hadeq.analog import HardwareConfig
 from hadeq.bench import measure
 from hadeq.models import parameter_count
 from hadeq.models.registry import build_model
@@ -51,9 +50,8 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
         "evaluations": {},
     }
     for ev in cell.evaluations:
-        hw = HardwareConfig.parse(ev.hardware)
         episodes = ev.episodes or cell.task_options.get("n_episodes", 50)
-        chip = on_hardware(model, hw, cell.seed)
+        chip = on_hardware(model, ev.hardware, cell.seed)
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(derive_seed(cell.seed, "read-noise"))
             outcome = evaluate_policy(chip, n_episodes=episodes,
@@ -64,18 +62,15 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
                              "success_rate": outcome.success_rate},
                  "solver": {}, "snr_db": None}
         if ev.reference and cell.measure_solvers:
-            entry.update(measure.core_snr(model, _probe_observations(256, cell.seed), hw,
-                                          cell.seed))
+            entry.update(measure.core_snr(model, _probe_observations(256, cell.seed),
+                                          ev.hardware, cell.seed))
         result["evaluations"][ev.label] = entry
     if not cell.measure_solvers:
         result["energy"] = measure.baseline_energy(model, _probe_observations(256, cell.seed),
                                                    cell.settle, cell.seed)
     if cell.measure_solvers:
         x = _probe_observations(256, cell.seed)
-        s = cell.settle
         result["workload"] = asdict(model.workload(x))
-        result["digital"] = measure.digital_iterations(model, x, s["tol"])
-        result["settling"] = measure.analog_settling(
-            model, x, HardwareConfig.parse(s["hardware"]), s["tol"], s["tau_ns"],
-            s["dt_ns"], cell.seed)
+        result["digital"] = measure.digital_iterations(model, x, cell.settle.tol)
+        result["settling"] = measure.analog_settling(model, x, cell.settle, cell.seed)
     return result

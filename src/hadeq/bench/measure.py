@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -11,6 +12,27 @@ from torch import Tensor
 from hadeq.analog import HardwareConfig, measure_snr_db, snr_db
 from hadeq.models import AnalogCoreDEQ, HadeqModel
 from hadeq.training.evaluation import clone_model
+
+
+@dataclass(frozen=True)
+class Settling:
+    """How the analog loop's settling is measured: the chip, the tolerance and the
+    integration step. The time constant is the chip's own, ``hardware.tau_ns``."""
+
+    hardware: HardwareConfig
+    """The chip that settles (its read noise is switched off for the measurement)."""
+    tol: float
+    """Relative residual at which a sample has settled."""
+    dt_ns: float
+    """Integration step of the loop's ODE, ns."""
+    horizon_tau: float = 200.0
+    """Longest simulated time, in units of τ."""
+
+    def solver_options(self) -> dict[str, Any]:
+        """Loop options of the ``analog_relaxation`` solver for this measurement."""
+        return {"tol": self.tol, "stop_mode": "rel", "dt_ns": self.dt_ns,
+                "max_iter": int(self.horizon_tau * self.hardware.tau_ns / self.dt_ns),
+                "stagnation_window": 0}
 
 
 def _solve_stats(model: HadeqModel, x: Tensor) -> dict[str, Any]:
@@ -40,9 +62,10 @@ def digital_iterations(model: AnalogCoreDEQ, x: Tensor, tol: float) -> dict[str,
     return _solve_stats(digital.eval(), x)
 
 
-def analog_settling(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig, tol: float,
-                    tau_ns: float, dt_ns: float, seed: int) -> dict[str, Any]:
-    """Simulated settling of the analog loop to relative residual ``tol``.
+def analog_settling(model: AnalogCoreDEQ, x: Tensor, settling: Settling,
+                    seed: int) -> dict[str, Any]:
+    """Simulated settling of the analog loop on ``settling.hardware`` programmed with
+    ``seed``, to relative residual ``settling.tol``.
 
     The loop runs on the programmed chip (quantized, drifted conductances) without read
     noise: settling time is a property of the circuit's dynamics, and with noise the
@@ -50,14 +73,11 @@ def analog_settling(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig, t
     exist. Quality is measured separately with the noise on.
     """
     chip = clone_model(model)
-    chip.set_hardware(hardware.replace(read_noise=0.0), seed=seed)
-    max_steps = int(200 * tau_ns / dt_ns)
-    chip.set_eval_solver("analog_relaxation", {
-        "tol": tol, "stop_mode": "rel", "max_iter": max_steps, "tau_ns": tau_ns,
-        "dt_ns": dt_ns, "stagnation_window": 0})
+    chip.set_hardware(settling.hardware.replace(read_noise=0.0), seed=seed)
+    chip.set_eval_solver("analog_relaxation", settling.solver_options())
     out = _solve_stats(chip.eval(), x)
-    out["dt_ns"] = dt_ns
-    out["tau_ns"] = tau_ns
+    out["dt_ns"] = settling.dt_ns
+    out["tau_ns"] = settling.hardware.tau_ns
     return out
 
 
@@ -94,7 +114,7 @@ def core_snr(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig,
     }
 
 
-def baseline_energy(model: HadeqModel, x: Tensor, settle: dict[str, Any],
+def baseline_energy(model: HadeqModel, x: Tensor, settling: Settling,
                     seed: int) -> dict[str, Any]:
     """A baseline's own energy report at default assumptions. Models whose energy depends
     on settling (the ff-EBM's analog energy blocks) first run ``x`` through the
@@ -102,10 +122,7 @@ def baseline_energy(model: HadeqModel, x: Tensor, settle: dict[str, Any],
     if model.has_equilibrium:
         model = clone_model(model)
         model.set_hardware(model.hardware.replace(read_noise=0.0), seed=seed)
-        max_steps = int(200 * settle["tau_ns"] / settle["dt_ns"])
-        model.set_eval_solver("analog_relaxation", {
-            "tol": settle["tol"], "stop_mode": "rel", "max_iter": max_steps,
-            "tau_ns": settle["tau_ns"], "dt_ns": settle["dt_ns"], "stagnation_window": 0})
+        model.set_eval_solver("analog_relaxation", settling.solver_options())
         with torch.no_grad():
             model.eval()(x)
     return model.energy_report().to_dict()

@@ -16,13 +16,14 @@ from hadeq.analog.config import HardwareConfig
 from hadeq.bench.assemble import assemble_task
 from hadeq.bench.cells import Cell, Evaluation, run_cell
 from hadeq.bench.environment import environment
+from hadeq.bench.measure import Settling
 from hadeq.bench.report import write_report
 from hadeq.bench.schema import SCHEMA
 from hadeq.bench.suites import SuiteConfig, TaskPlan
-from hadeq.config import to_dict
 from hadeq.energy import EnergyConfig
 from hadeq.errors import ConfigError
 from hadeq.io import check_output_dir, write_json_atomic
+from hadeq.validation import to_dict
 
 Executor = Callable[[list[Cell], str, int, bool], list[dict[str, Any]]]
 
@@ -31,17 +32,17 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
     """Every cell of ``suite``: per task and seed, the digitally trained DEQ, the
     physics-aware hybrid and each baseline; per task, one cell per regularizer."""
     headline = dict(suite.headline_hardware)
-    settle = {"tol": suite.settle_tol, "tau_ns": HardwareConfig.parse(headline).tau_ns,
-              "dt_ns": suite.settle_dt_ns, "hardware": headline}
+    chip = HardwareConfig.parse(headline, "headline_hardware")
+    settle = Settling(chip, suite.settle_tol, suite.settle_dt_ns)
     cells: list[Cell] = []
     for plan in suite.tasks:
         sweep_episodes = plan.sweep_episodes if _is_control(plan) else None
         sweeps = tuple(
-            [Evaluation(f"bits={b}", {**headline, "weight_bits": b}, episodes=sweep_episodes)
+            [Evaluation(f"bits={b}", chip.replace(weight_bits=b), episodes=sweep_episodes)
              for b in suite.weight_bits]
-            + [Evaluation(f"noise={n}", {**headline, "read_noise": n}, episodes=sweep_episodes)
+            + [Evaluation(f"noise={n}", chip.replace(read_noise=n), episodes=sweep_episodes)
                for n in suite.read_noise])
-        head = Evaluation("headline", headline, reference=True)
+        head = Evaluation("headline", chip, reference=True)
 
         def cell(role: str, model: dict[str, Any], seed: int, evaluations: tuple[Evaluation, ...],
                  measure_solvers: bool, physics: dict[str, Any] | None = None,
@@ -55,7 +56,8 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
         seeds = plan.seeds or suite.seeds
         for seed in seeds:
             cells.append(cell("digital", {**hybrid, "hardware": "ideal"}, seed,
-                              (Evaluation("ideal", {"preset": "ideal"}), head, *sweeps), True))
+                              (Evaluation("ideal", HardwareConfig.preset("ideal")), head,
+                               *sweeps), True))
             cells.append(cell("physics_aware",
                               {**hybrid, "hardware": headline, "mode": "physics_aware"}, seed,
                               (head, *sweeps), True))

@@ -7,7 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 from hadeq import constants as C
-from hadeq.config import check_choice
+from hadeq.validation import check_choice
 
 HEADLINE_HARDWARE: dict[str, Any] = {
     "preset": "hermes_pcm_8bit",

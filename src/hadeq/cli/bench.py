@@ -7,7 +7,7 @@ import argparse
 import json
 import os
 
-from hadeq.config import check_int
+from hadeq.validation import check_int
 
 DESCRIPTION = """\
 Run a benchmark suite end to end: train the digital DEQ, the hybrid analog DEQ
@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from hadeq.bench.report import headline_table
     from hadeq.bench.run import EXECUTORS, plan_cells, run_suite
     from hadeq.bench.suites import get_suite
-    from hadeq.config import check_choice
     from hadeq.errors import ConfigError
+    from hadeq.validation import check_choice
 
     suite = get_suite(args.suite)
     check_int("jobs", args.jobs, 1, 1024)

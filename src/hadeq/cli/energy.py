@@ -8,7 +8,7 @@ from typing import Any
 
 from hadeq import constants as C
 from hadeq.analog.config import HardwareConfig
-from hadeq.config import check_choice, check_int, check_range
+from hadeq.bench.suites import SuiteConfig
 from hadeq.energy import (
     BUCKETS,
     DEQWorkload,
@@ -20,6 +20,7 @@ from hadeq.energy.config import HARDWARE_FIELDS, with_overrides
 from hadeq.energy.solver_costs import DIGITAL_SOLVER, SOLVERS
 from hadeq.errors import ConfigError
 from hadeq.io import check_output_dir, dumps_json, write_text_atomic
+from hadeq.validation import check_choice, check_int, check_range
 
 DESCRIPTION = """\
 Estimate the energy (J) and latency (ns) of one inference of a hybrid analog-digital DEQ
@@ -157,14 +158,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 SETTLE_TOL = C.TORCHDEQ_F_TOL
-"""Relative residual to which iterations and settling are measured (torchdeq's f_tol)."""
+"""Relative residual to which iterations and settling are measured (torchdeq's f_tol, as
+in the bench)."""
+
+SETTLE_DT_NS = SuiteConfig.settle_dt_ns
+"""Integration step of the settling measurement, the bench's."""
 
 
 def _measure_checkpoint(directory: str, overrides: list[str], samples: int
                         ) -> tuple[DEQWorkload, HardwareConfig, dict[str, Any]]:
     """Workload, hardware (the model's, with the ``--set`` hardware overrides), digital
     iterations and analog settling of a trained DEQ checkpoint."""
-    from hadeq.bench.measure import analog_settling, digital_iterations
+    from hadeq.bench.measure import Settling, analog_settling, digital_iterations
     from hadeq.models import AnalogCoreDEQ
     from hadeq.training import load_trained
 
@@ -177,8 +182,8 @@ def _measure_checkpoint(directory: str, overrides: list[str], samples: int
     digital = digital_iterations(model, x, SETTLE_TOL)
     _, hardware = with_overrides(overrides, EnergyConfig(), model.hardware)
     assert hardware is not None
-    settle = analog_settling(model, x, hardware, SETTLE_TOL, hardware.tau_ns,
-                             hardware.tau_ns / 20, train_config.eval_seed)
+    settle = analog_settling(model, x, Settling(hardware, SETTLE_TOL, SETTLE_DT_NS),
+                             train_config.eval_seed)
     measured = {"source": directory, "samples": int(x.shape[0]), "tol": SETTLE_TOL,
                 "iterations_mean": digital["iterations_mean"],
                 "settling_time_ns": settle["settling_time_ns"],

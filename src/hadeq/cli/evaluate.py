@@ -8,12 +8,12 @@ import math
 from typing import Any
 
 from hadeq.analog import HardwareConfig
-from hadeq.config import check_int, to_dict
 from hadeq.errors import ConfigError
 from hadeq.models import HadeqModel
 from hadeq.training import evaluate_model, load_trained
 from hadeq.training.checkpoint import jsonable
 from hadeq.training.config import apply_overrides
+from hadeq.validation import check_int, to_dict
 
 DESCRIPTION = """\
 Rebuild the model of a training run from its checkpoint (verifying the SHA-256 of the

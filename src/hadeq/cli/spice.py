@@ -8,11 +8,11 @@ import os
 from typing import Any
 
 from hadeq.analog.config import HardwareConfig
-from hadeq.config import check_int, check_range
 from hadeq.energy.config import EnergyConfig
 from hadeq.energy.reference import random_contractive_core
 from hadeq.energy.spice import compare_core
 from hadeq.io import check_output_dir, dumps_json, write_text_atomic
+from hadeq.validation import check_int, check_range
 
 DESCRIPTION = """\
 Build an analog DEQ core tau*da/dt = -a + W*tanh(a) + u + b (W: n x n random, rescaled to

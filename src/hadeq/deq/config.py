@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hadeq.config import check_choice, check_int, check_range
 from hadeq.errors import ConfigError
 from hadeq.solvers import make_solver
+from hadeq.validation import check_choice, check_int, check_range
 
 BackwardMode = Literal["implicit", "phantom", "jfb"]
 

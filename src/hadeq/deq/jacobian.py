@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from hadeq.config import check_int
+from hadeq.validation import check_int
 
 Map = Callable[[Tensor], Tensor]
 

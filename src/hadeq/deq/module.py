@@ -9,9 +9,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from hadeq.config import from_mapping
 from hadeq.deq.config import DEQConfig
 from hadeq.solvers import SolverStats, iterate, make_solver
+from hadeq.validation import from_mapping
 
 Map = Callable[[Tensor], Tensor]
 

@@ -6,8 +6,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from hadeq.config import check_choice, check_int, check_range
 from hadeq.errors import ConfigError
+from hadeq.validation import check_choice, check_int, check_range
 
 
 class _NormBound(nn.Module):

@@ -21,12 +21,12 @@ from typing import Any
 
 from hadeq import constants as C
 from hadeq.analog.config import HardwareConfig
-from hadeq.config import check_int
 from hadeq.energy.breakdown import EnergyBreakdown, EnergyReport
 from hadeq.energy.config import EnergyConfig, precision_bits
 from hadeq.energy.solver_costs import DIGITAL_SOLVER, solver_cost
 from hadeq.energy.workload import DEQWorkload, LayerSpec
 from hadeq.errors import ConfigError
+from hadeq.validation import check_int
 
 
 def per_sample_mean(field: str, values: Any) -> tuple[float, float, int]:

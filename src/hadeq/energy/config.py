@@ -32,7 +32,8 @@ from typing import Any
 
 from hadeq import constants as K
 from hadeq.analog.config import HardwareConfig
-from hadeq.config import (
+from hadeq.errors import ConfigError
+from hadeq.validation import (
     check_choice,
     check_int,
     check_range,
@@ -40,7 +41,6 @@ from hadeq.config import (
     to_dict,
     unknown_key_error,
 )
-from hadeq.errors import ConfigError
 
 PRECISIONS: tuple[str, ...] = ("int8", "int32", "fp16", "fp32")
 """Digital precisions the Horowitz table covers."""

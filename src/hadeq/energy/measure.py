@@ -12,10 +12,10 @@ import torch
 
 from hadeq import constants as C
 from hadeq.analog.config import HardwareConfig
-from hadeq.config import check_int, check_range
 from hadeq.energy.reference import random_contractive_core, settling_time_ns
 from hadeq.energy.spice.netlist import default_stop_time_ns
 from hadeq.solvers import iterate, make_solver
+from hadeq.validation import check_int, check_range
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hadeq.config import check_choice
+from hadeq.validation import check_choice
 
 
 @dataclass(frozen=True)

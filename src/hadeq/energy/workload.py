@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hadeq.config import check_choice, check_int
 from hadeq.energy.config import PRECISIONS
 from hadeq.errors import ConfigError
+from hadeq.validation import check_choice, check_int
 
 
 @dataclass(frozen=True)

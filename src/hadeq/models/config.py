@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hadeq.analog import HardwareConfig
-from hadeq.config import check_choice, check_int, check_range
 from hadeq.deq import DEQConfig
 from hadeq.errors import ConfigError
+from hadeq.validation import check_choice, check_int, check_range
 
 TrainingMode = Literal["physics_aware", "standard"]
 ProxyKind = Literal["clean", "frozen"]
@@ -17,16 +17,36 @@ ProxyKind = Literal["clean", "frozen"]
 RELAXATION = "analog_relaxation"
 
 
+CIRCUIT_OPTIONS = ("tau_ns", "read_noise")
+"""Options of ``analog_relaxation`` that are properties of the circuit: a model's loop
+takes them from its ``hardware``, never from solver options."""
+
+
 def check_loop_solvers(deq: DEQConfig, field: str = "deq") -> None:
-    """Refuse a read noise given to the ``analog_relaxation`` solver directly: the loop's
-    read noise is a property of the circuit, ``hardware.read_noise``."""
+    """Refuse a time constant or read noise given to the ``analog_relaxation`` solver
+    directly: they are ``hardware.tau_ns`` and ``hardware.read_noise``."""
     for name, solver, options in (("solver_options", deq.solver, deq.solver_options),
                                   ("eval_options", deq.eval_solver or deq.solver,
                                    deq.eval_solver_options)):
-        if solver == RELAXATION and "read_noise" in options:
-            raise ConfigError(f"{field}.{name}.read_noise", options["read_noise"],
-                              "not an option here: the loop's read noise is "
-                              "hardware.read_noise")
+        for key in CIRCUIT_OPTIONS:
+            if solver == RELAXATION and key in options:
+                raise ConfigError(f"{field}.{name}.{key}", options[key], "not an option "
+                                  f"here: the loop's {key} is hardware.{key}")
+
+
+def check_loop_fields(config: HybridDEQConfig | ConvHybridDEQConfig) -> None:
+    """Validate the fields every hybrid DEQ config shares (the injection, the loop, its
+    hardware and solvers, the training mode) and parse its ``hardware``."""
+    if config.injection_bits is not None:
+        check_int("injection_bits", config.injection_bits, 2, 16)
+    check_choice("activation", config.activation, ("tanh", "hardtanh"))
+    check_range("contraction_margin", config.contraction_margin, 0.0, 1.0, high_open=True)
+    object.__setattr__(config, "hardware", HardwareConfig.parse(config.hardware))
+    if not isinstance(config.deq, DEQConfig):
+        raise ConfigError("deq", config.deq, "a DEQConfig or a mapping of its fields")
+    check_loop_solvers(config.deq)
+    check_choice("mode", config.mode, ("physics_aware", "standard"))
+    check_choice("proxy", config.proxy, ("clean", "frozen"))
 
 
 @dataclass(frozen=True)
@@ -83,16 +103,7 @@ class HybridDEQConfig:
         check_int("hidden", self.hidden, 1, 65_536)
         if self.stem_hidden is not None:
             check_int("stem_hidden", self.stem_hidden, 1, 65_536)
-        if self.injection_bits is not None:
-            check_int("injection_bits", self.injection_bits, 2, 16)
-        check_choice("activation", self.activation, ("tanh", "hardtanh"))
-        check_range("contraction_margin", self.contraction_margin, 0.0, 1.0, high_open=True)
-        object.__setattr__(self, "hardware", HardwareConfig.parse(self.hardware))
-        if not isinstance(self.deq, DEQConfig):
-            raise ConfigError("deq", self.deq, "a DEQConfig or a mapping of its fields")
-        check_loop_solvers(self.deq)
-        check_choice("mode", self.mode, ("physics_aware", "standard"))
-        check_choice("proxy", self.proxy, ("clean", "frozen"))
+        check_loop_fields(self)
 
 
 HeadKind = Literal["field", "classes"]
@@ -200,15 +211,6 @@ class ConvHybridDEQConfig:
         if self.head_hidden is not None:
             check_int("head_hidden", self.head_hidden, 1, 65_536)
         check_int("pool_size", self.pool_size, 1, 1024)
-        if self.injection_bits is not None:
-            check_int("injection_bits", self.injection_bits, 2, 16)
-        check_choice("activation", self.activation, ("tanh", "hardtanh"))
-        check_range("contraction_margin", self.contraction_margin, 0.0, 1.0, high_open=True)
         check_choice("norm_bound", self.norm_bound, ("fft", "taps"))
         check_int("contraction_grid", self.contraction_grid, 1, 4096)
-        object.__setattr__(self, "hardware", HardwareConfig.parse(self.hardware))
-        if not isinstance(self.deq, DEQConfig):
-            raise ConfigError("deq", self.deq, "a DEQConfig or a mapping of its fields")
-        check_loop_solvers(self.deq)
-        check_choice("mode", self.mode, ("physics_aware", "standard"))
-        check_choice("proxy", self.proxy, ("clean", "frozen"))
+        check_loop_fields(self)

@@ -58,14 +58,17 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh,
                                                      "hardtanh": F.hardtanh}
 """The amplifiers' saturating nonlinearities σ (both 1-Lipschitz, range [−1, 1])."""
 
-def _loop_solver(name: str | FixedPointSolver, options: Any,
-                 hardware: HardwareConfig) -> tuple[str | FixedPointSolver, dict[str, Any]]:
-    """``analog_relaxation`` built with the loop's read noise from ``hardware``; other
-    solvers as given."""
+def loop_solver(name: str | FixedPointSolver, options: Any, hardware: HardwareConfig, *,
+                read_noise: bool = True) -> tuple[str | FixedPointSolver, dict[str, Any]]:
+    """``(solver, loop options)`` for a loop on ``hardware``: ``analog_relaxation`` is
+    built with the circuit's time constant ``hardware.tau_ns`` and (``read_noise``) its
+    read noise; other solvers are returned as given. A loop whose map already reads the
+    noisy hardware at every step passes ``read_noise=False``."""
     if name != RELAXATION:
         return name, dict(options)
     method, loop = make_solver(name, options)
-    method = dataclasses.replace(method, read_noise=hardware.read_noise)
+    method = dataclasses.replace(method, tau_ns=hardware.tau_ns,
+                                 read_noise=hardware.read_noise if read_noise else 0.0)
     return method, dataclasses.asdict(loop)
 
 
@@ -73,9 +76,9 @@ def deq_config(config: Any) -> DEQConfig:
     """The model's DEQ options with the loop's solvers built for its hardware."""
     deq: DEQConfig = config.deq
     hw = config.hardware
-    solver, options = _loop_solver(deq.solver, deq.solver_options, hw)
-    eval_solver, eval_options = _loop_solver(deq.eval_solver or deq.solver,
-                                             deq.eval_solver_options, hw)
+    solver, options = loop_solver(deq.solver, deq.solver_options, hw)
+    eval_solver, eval_options = loop_solver(deq.eval_solver or deq.solver,
+                                            deq.eval_solver_options, hw)
     return dataclasses.replace(deq, solver=solver, solver_options=options,
                                eval_solver=eval_solver, eval_options=eval_options)
 

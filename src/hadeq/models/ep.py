@@ -48,8 +48,8 @@ from typing import Any, Literal, Protocol
 import torch
 from torch import Tensor
 
-from hadeq.config import check_choice
 from hadeq.solvers import SolverStats
+from hadeq.validation import check_choice
 
 Activation = Literal["hardtanh", "hard_sigmoid"]
 ACTIVATIONS: tuple[str, ...] = ("hardtanh", "hard_sigmoid")

@@ -34,10 +34,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hadeq.analog import AnalogConv2d, AnalogLinear, AnalogMVM, HardwareConfig, snr_db
-from hadeq.config import check_choice, check_int
 from hadeq.energy import EnergyConfig, EnergyReport, LayerSpec, analog_feedforward_energy
 from hadeq.errors import ConfigError
 from hadeq.models.interface import HadeqModel, ModelOutput
+from hadeq.validation import check_choice, check_int
 
 FeedForwardMode = Literal["hardware_aware", "standard"]
 

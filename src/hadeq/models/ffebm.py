@@ -38,7 +38,6 @@ from torch import Tensor, nn
 
 from hadeq.analog import AnalogLinear, HardwareConfig, snr_db
 from hadeq.analog.quant import quantize_ste
-from hadeq.config import check_choice, check_int, check_range
 from hadeq.constants import FFEBM_BETA, FFEBM_NUDGE_STEPS
 from hadeq.energy import (
     SOLVERS,
@@ -51,7 +50,8 @@ from hadeq.energy import (
     hybrid_deq_energy,
 )
 from hadeq.errors import ConfigError
-from hadeq.models.core import fake_quantize, loop_hardware
+from hadeq.models.config import CIRCUIT_OPTIONS, RELAXATION
+from hadeq.models.core import fake_quantize, loop_hardware, loop_solver
 from hadeq.models.ep import (
     ACTIVATIONS,
     Activation,
@@ -59,8 +59,16 @@ from hadeq.models.ep import (
     rho,
 )
 from hadeq.models.interface import HadeqModel, ModelOutput
-from hadeq.solvers import AnalogRelaxation, SolverStats, batched, make_solver
+from hadeq.solvers import (
+    AnalogRelaxation,
+    FixedPointSolver,
+    IterateOptions,
+    SolverStats,
+    batched,
+    make_solver,
+)
 from hadeq.solvers.loop import iterate
+from hadeq.validation import check_choice, check_int, check_range
 
 FFEBMMode = Literal["physics_aware", "standard"]
 
@@ -150,7 +158,18 @@ class FFEBMConfig:
                               "a mapping of solver option names to values")
         object.__setattr__(self, "solver_options", dict(self.solver_options))
         make_solver(self.solver, self.solver_options)  # fail here on a bad name/option
+        for key in CIRCUIT_OPTIONS:
+            if self.solver == RELAXATION and key in self.solver_options:
+                raise ConfigError(f"solver_options.{key}", self.solver_options[key],
+                                  f"not an option here: the loops' {key} is hardware.{key}")
         check_choice("mode", self.mode, ("physics_aware", "standard"))
+
+
+def block_solver(config: FFEBMConfig) -> tuple[FixedPointSolver, IterateOptions]:
+    """The free phase's solver; ``analog_relaxation`` runs at the hardware's time
+    constant, and adds no noise of its own (every step reads the noisy crossbar)."""
+    return make_solver(*loop_solver(config.solver, config.solver_options, config.hardware,
+                                    read_noise=False))
 
 
 class EnergyBlock(nn.Module):
@@ -171,7 +190,7 @@ class EnergyBlock(nn.Module):
             w = torch.randn(neurons, neurons, dtype=self.coupling.weight.dtype)
             self.coupling.weight.copy_(w)
         self.project_(0.5)
-        self._solver = make_solver(config.solver, config.solver_options)
+        self._solver = block_solver(config)
         self.last_stats: SolverStats | None = None
 
     @property
@@ -274,6 +293,7 @@ class FFEBM(HadeqModel):
     def _hardware_changed(self) -> None:
         for block in self.energy_blocks():
             block.config = self.config
+            block._solver = block_solver(self.config)
 
     def energy_blocks(self) -> list[EnergyBlock]:
         return list(self.blocks)  # type: ignore[arg-type]
@@ -284,7 +304,7 @@ class FFEBM(HadeqModel):
         self.config = dataclasses.replace(self.config, solver=solver,
                                           solver_options=dict(options or {}))
         for block in self.energy_blocks():
-            block._solver = make_solver(solver, self.config.solver_options)
+            block._solver = block_solver(self.config)
 
     @torch.no_grad()
     def project_contractive_(self) -> float:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from hadeq.analog import HardwareConfig
-from hadeq.config import from_mapping, to_dict
 from hadeq.errors import ConfigError
 from hadeq.models.config import ConvHybridDEQConfig, HybridDEQConfig
 from hadeq.models.conv_hybrid import ConvHybridDEQ
@@ -25,6 +24,7 @@ from hadeq.models.feedforward import AnalogCNN, AnalogCNNConfig, AnalogMLP, Anal
 from hadeq.models.ffebm import FFEBM, FFEBMConfig
 from hadeq.models.hybrid import HybridDEQ
 from hadeq.models.interface import HadeqModel
+from hadeq.validation import from_mapping, to_dict
 
 T = TypeVar("T")
 

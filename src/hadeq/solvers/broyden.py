@@ -8,8 +8,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from hadeq.config import check_int
 from hadeq.solvers.base import FixedPointSolver, State
+from hadeq.validation import check_int
 
 
 @dataclass(frozen=True)

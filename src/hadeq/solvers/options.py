@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from hadeq.config import check_choice, check_int, check_range
+from hadeq.validation import check_choice, check_int, check_range
 
 StopMode = Literal["abs", "rel", "mixed"]
 NonfinitePolicy = Literal["warn", "raise"]

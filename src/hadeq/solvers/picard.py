@@ -7,8 +7,8 @@ from typing import ClassVar
 
 from torch import Tensor
 
-from hadeq.config import check_range
 from hadeq.solvers.base import FixedPointSolver, State
+from hadeq.validation import check_range
 
 
 @dataclass(frozen=True)

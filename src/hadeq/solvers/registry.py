@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from hadeq.config import check_choice, unknown_key_error
 from hadeq.errors import ConfigError
 from hadeq.solvers.anderson import Anderson
 from hadeq.solvers.base import FixedPointSolver
@@ -19,6 +18,7 @@ from hadeq.solvers.broyden import Broyden
 from hadeq.solvers.options import IterateOptions
 from hadeq.solvers.picard import Picard
 from hadeq.solvers.relaxation import AnalogRelaxation
+from hadeq.validation import check_choice, unknown_key_error
 
 BUILTIN_SOLVERS: Mapping[str, type[FixedPointSolver]] = MappingProxyType({
     Picard.name: Picard,

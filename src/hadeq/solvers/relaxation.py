@@ -34,9 +34,9 @@ import torch
 from torch import Tensor
 
 from hadeq import constants as C
-from hadeq.config import check_int, check_range
 from hadeq.solvers.base import FixedPointSolver, State
 from hadeq.solvers.stats import SolverStats
+from hadeq.validation import check_int, check_range
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,9 @@ import os
 import numpy as np
 
 from hadeq import constants as C
-from hadeq.config import check_int, check_range
 from hadeq.tasks.cache import cached
 from hadeq.tasks.grf import grf_1d_periodic
+from hadeq.validation import check_int, check_range
 
 BURGERS_GENERATOR_VERSION = 1
 """Bumped whenever the generator's output changes for the same recipe."""

@@ -29,13 +29,13 @@ import torch
 from torch import nn
 
 from hadeq import constants as C
-from hadeq.config import check_choice, check_int, check_range
 from hadeq.tasks.pendulum import (
     MAX_SPEED,
     MAX_TORQUE,
     observation,
     pendulum_step,
 )
+from hadeq.validation import check_choice, check_int, check_range
 
 Policy = Callable[[np.ndarray | torch.Tensor], np.ndarray | torch.Tensor]
 

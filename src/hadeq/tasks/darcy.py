@@ -32,9 +32,9 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from hadeq import constants as C
-from hadeq.config import check_choice, check_int, check_range
 from hadeq.tasks.cache import cached
 from hadeq.tasks.grf import grf_2d_neumann
+from hadeq.validation import check_choice, check_int, check_range
 
 DARCY_GENERATOR_VERSION = 2
 """Bumped whenever the generator's output changes for the same recipe (invalidates caches).

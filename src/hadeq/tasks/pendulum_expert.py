@@ -25,8 +25,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from hadeq.config import check_int, check_range
 from hadeq.tasks.pendulum import MAX_SPEED, MAX_TORQUE, pendulum_step, state_from_observation
+from hadeq.validation import check_int, check_range
 
 
 @dataclasses.dataclass(frozen=True)

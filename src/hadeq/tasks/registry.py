@@ -21,12 +21,12 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
-from hadeq.config import check_int, check_range, from_mapping
 from hadeq.errors import ConfigError
 from hadeq.tasks.burgers import BurgersConfig, load_burgers
 from hadeq.tasks.classification import load_digits_data, load_fashion_mnist, load_imagenet32
 from hadeq.tasks.darcy import DarcyConfig, load_darcy
 from hadeq.tasks.metrics import accuracy, relative_l2, relative_l2_per_sample, top_k_accuracy
+from hadeq.validation import check_int, check_range, from_mapping
 
 TaskKind = Literal["classification", "regression", "control"]
 

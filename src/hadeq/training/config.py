@@ -30,7 +30,11 @@ from typing import Any, Literal
 import yaml
 
 from hadeq.analog import HardwareConfig
-from hadeq.config import (
+from hadeq.errors import ConfigError, DataError
+from hadeq.models.registry import ModelHints, ModelSpec, parse_model_section
+from hadeq.tasks import Task, get_task
+from hadeq.training.physics import PhysicsConfig
+from hadeq.validation import (
     check_choice,
     check_int,
     check_range,
@@ -38,10 +42,6 @@ from hadeq.config import (
     to_dict,
     unknown_key_error,
 )
-from hadeq.errors import ConfigError, DataError
-from hadeq.models.registry import ModelHints, ModelSpec, parse_model_section
-from hadeq.tasks import Task, get_task
-from hadeq.training.physics import PhysicsConfig
 
 ProgrammingResample = Literal["never", "epoch", "batch"]
 

@@ -22,9 +22,9 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from hadeq.config import check_choice, check_int, check_range
 from hadeq.deq import jacobian_frobenius_sq
 from hadeq.models import HybridDEQ, ModelOutput
+from hadeq.validation import check_choice, check_int, check_range
 
 
 @dataclass(frozen=True)

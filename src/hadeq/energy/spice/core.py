@@ -13,7 +13,6 @@ import torch
 
 from hadeq import constants as C
 from hadeq.analog.config import HardwareConfig
-from hadeq.config import check_range
 from hadeq.energy.config import EnergyConfig
 from hadeq.energy.reference import (
     differential_conductances_s,
@@ -27,6 +26,7 @@ from hadeq.energy.reference import (
 from hadeq.energy.spice.netlist import build_core_netlist, default_stop_time_ns
 from hadeq.energy.spice.runner import run_ngspice
 from hadeq.errors import DataError
+from hadeq.validation import check_range
 
 
 @dataclass(frozen=True)

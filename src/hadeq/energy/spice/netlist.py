@@ -38,9 +38,9 @@ import torch
 
 from hadeq import constants as C
 from hadeq.analog.config import HardwareConfig
-from hadeq.config import check_int, check_range
 from hadeq.energy.reference import weight_scale_s
 from hadeq.errors import ConfigError
+from hadeq.validation import check_int, check_range
 
 _IDENT_BAD = re.compile(r"[^a-z0-9_]")
 _TITLE_BAD = re.compile(r"[^A-Za-z0-9 _\-.,]")
