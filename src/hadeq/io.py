@@ -38,8 +38,11 @@ def check_output_dir(field: str, path: str | os.PathLike[str]) -> None:
 
     Checked before any work is done, so that a bad output location fails in a second with
     one line instead of after a long run (or with a traceback). The nearest existing
-    ancestor must be a directory (a regular file in the path fails even for root) and
-    writable (``os.access``: a read-only file system fails even for root).
+    ancestor must be a directory (a regular file in the path fails even for root), and
+    something must actually be creatable in it: a probe (a temporary directory, or a
+    temporary file when ``path`` exists) is created there and removed at once, leaving
+    nothing behind. Permission bits alone are not trusted: ``os.access`` says yes for
+    root on a read-only file system, and on pseudo file systems such as ``/proc``.
     """
     text = os.fspath(path)
     if not text:
@@ -53,8 +56,23 @@ def check_output_dir(field: str, path: str | os.PathLike[str]) -> None:
     if not os.path.isdir(probe):
         raise ConfigError(field, text, f"a directory that can be created ({probe} is not a "
                           "directory)")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise ConfigError(field, text, f"a writable directory ({probe} is not writable)")
+    exists = probe == os.path.abspath(text)
+    try:
+        if exists:
+            fd, name = tempfile.mkstemp(dir=probe, prefix=PROBE_PREFIX)
+            os.close(fd)
+            os.unlink(name)
+        else:
+            os.rmdir(tempfile.mkdtemp(dir=probe, prefix=PROBE_PREFIX))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        what = "a writable directory" if exists else "a directory that can be created"
+        raise ConfigError(field, text, f"{what} (creating a test entry in {probe} failed: "
+                          f"{reason})") from None
+
+
+PROBE_PREFIX = ".hadeq-probe-"
+"""Name prefix of the probe :func:`check_output_dir` creates and removes at once."""
 
 
 def _fsync_dir(folder: str) -> None:

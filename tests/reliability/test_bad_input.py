@@ -298,6 +298,47 @@ def test_bench_output_under_a_file(tmp_path, capsys) -> None:
                      watch=blocker)
 
 
+# Permission bits say yes for root on /proc, where nothing can be created: the check must
+# try, before any work (train included), and leave nothing behind.
+UNCREATABLE = pathlib.Path("/proc/hadeq-nope")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs a /proc file system")
+@pytest.mark.parametrize(("argv", "field"), [
+    (["energy", "--iterations", "3", "--settling-time-ns", "5", "--out",
+      str(UNCREATABLE / "e.json")], "--out"),
+    (["spice", "--neurons", "2", "--out", str(UNCREATABLE)], "--out"),
+    (["bench", "--tasks", "digits", "--seeds", "0", "--no-progress", "--out",
+      str(UNCREATABLE)], "out"),
+])
+def test_outputs_on_a_pseudo_file_system(capsys, argv: list[str], field: str) -> None:
+    expect_cli_error(capsys, argv, (field, "/proc"))
+    assert not UNCREATABLE.exists()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs a /proc file system")
+def test_train_on_a_pseudo_file_system_fails_before_training(tmp_path) -> None:
+    """The issue's reproduction, as a user runs it: one line, exit 2, no epoch trained
+    (a whole epoch would print its line and take far longer than loading the data)."""
+    cfg = write_config(tmp_path, {**TINY, "max_train_samples": 4096, "epochs": 5})
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([*_hadeq_exe(), "train", str(cfg), "--set",
+                           f"out_dir={UNCREATABLE}"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "out_dir" in proc.stderr and str(UNCREATABLE) in proc.stderr
+    assert "epoch" not in proc.stderr and proc.stdout == ""
+
+
+def test_output_check_leaves_nothing_behind(tmp_path) -> None:
+    from hadeq.io import check_output_dir
+
+    check_output_dir("out", tmp_path)
+    check_output_dir("out", tmp_path / "a" / "b")
+    assert list(tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------------ NaN / Inf on the CLI
 @pytest.mark.parametrize(("argv", "needles"), [
     (["energy", "--iterations", "3", "--settling-time-ns", "nan"], ("settling_time_ns", "finite")),
@@ -419,8 +460,10 @@ def test_malformed_spice_output(tmp_path, capsys, monkeypatch, no_env_ngspice, b
 
 # ------------------------------------------------------------------ the real executable
 def _hadeq_exe() -> list[str]:
-    exe = shutil.which("hadeq")
-    return [exe] if exe else [sys.executable, "-m", "hadeq.cli.main"]
+    """The ``hadeq`` script of the Python running the tests (a virtual environment's when
+    the tests run in one, even if it is not on PATH), else ``python -m hadeq.cli.main``."""
+    exe = os.path.join(os.path.dirname(sys.executable), "hadeq")
+    return [exe] if os.path.isfile(exe) else [sys.executable, "-m", "hadeq.cli.main"]
 
 
 def test_subprocess_missing_config_and_missing_ngspice(tmp_path) -> None:

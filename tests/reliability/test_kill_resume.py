@@ -43,8 +43,10 @@ SEED = 20240611
 
 
 def _command(config_path: str, resume: bool) -> list[str]:
-    exe = shutil.which("hadeq")
-    base = [exe] if exe else [sys.executable, "-m", "hadeq.cli.main"]
+    # The hadeq script of the Python running the tests (a virtual environment's one even
+    # when it is not on PATH).
+    exe = os.path.join(os.path.dirname(sys.executable), "hadeq")
+    base = [exe] if os.path.isfile(exe) else [sys.executable, "-m", "hadeq.cli.main"]
     # Not --quiet: the progress bar on stderr tells when training has begun.
     return [*base, "train", config_path, *(["--resume"] if resume else [])]
 
