@@ -8,12 +8,13 @@ can name.
 
 from hadeq.models.config import ConvHybridDEQConfig, HybridDEQConfig
 from hadeq.models.conv_hybrid import ConvHybridDEQ
-from hadeq.models.core import AnalogCoreDEQ, fake_quantize
+from hadeq.models.core import AnalogCoreDEQ
 from hadeq.models.ep import EPFunction, ep_gradients, hopfield_energy
 from hadeq.models.feedforward import AnalogCNN, AnalogCNNConfig, AnalogMLP, AnalogMLPConfig
 from hadeq.models.ffebm import FFEBM, EnergyBlock, FFEBMConfig
 from hadeq.models.hybrid import HybridDEQ
 from hadeq.models.interface import HadeqModel, ModelOutput, parameter_count
+from hadeq.models.precision import DIGITAL_PRECISIONS, at_precision, fake_quantize
 from hadeq.models.registry import (
     MODEL_KINDS,
     ModelHints,
@@ -23,6 +24,7 @@ from hadeq.models.registry import (
 )
 
 __all__ = [
+    "DIGITAL_PRECISIONS",
     "FFEBM",
     "MODEL_KINDS",
     "AnalogCNN",
@@ -41,6 +43,7 @@ __all__ = [
     "ModelHints",
     "ModelOutput",
     "ModelSpec",
+    "at_precision",
     "build_model",
     "ep_gradients",
     "fake_quantize",

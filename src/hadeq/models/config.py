@@ -47,6 +47,11 @@ def check_loop_fields(config: HybridDEQConfig | ConvHybridDEQConfig) -> None:
     check_loop_solvers(config.deq)
     check_choice("mode", config.mode, ("physics_aware", "standard"))
     check_choice("proxy", config.proxy, ("clean", "frozen"))
+    check_choice("digital_precision", config.digital_precision, ("fp32", "fp16", "int8"))
+    if config.digital_precision != "fp32" and not config.hardware.is_exact:
+        raise ConfigError("digital_precision", config.digital_precision, "fp32 unless the "
+                          "hardware is exact (a digital DEQ): precision is a digital design "
+                          "choice")
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,12 @@ class HybridDEQConfig:
     """Map differentiated by the implicit backward pass in ``physics_aware`` mode:
     ``clean`` (float weights, no noise) or ``frozen`` (the programmed, quantized
     effective weights without read noise: the frozen noise sample)."""
+
+    digital_precision: Literal["fp32", "fp16", "int8"] = "fp32"
+    """Arithmetic of a digital DEQ (exact hardware only): ``fp16`` or ``int8`` round the
+    weights, the activations entering every digital layer and the loop state after every
+    iteration, as a post-training-quantized accelerator computes (see
+    :mod:`hadeq.models.precision`); ``fp32`` computes in float."""
 
     def __post_init__(self) -> None:
         check_int("in_features", self.in_features, 1)
@@ -195,6 +206,12 @@ class ConvHybridDEQConfig:
     proxy: ProxyKind = "clean"
     """As :attr:`HybridDEQConfig.proxy`: ``clean`` float kernel or ``frozen`` programmed
     effective kernel (no read noise) in the implicit backward pass."""
+
+    digital_precision: Literal["fp32", "fp16", "int8"] = "fp32"
+    """Arithmetic of a digital DEQ (exact hardware only): ``fp16`` or ``int8`` round the
+    weights, the activations entering every digital layer and the loop state after every
+    iteration, as a post-training-quantized accelerator computes (see
+    :mod:`hadeq.models.precision`); ``fp32`` computes in float."""
 
     def __post_init__(self) -> None:
         check_int("in_channels", self.in_channels, 1, 65_536)

@@ -95,7 +95,7 @@ class ConvHybridDEQ(AnalogCoreDEQ):
         self.head = self._make_head(c)
         self.deq = DEQ(deq_config(c))
         self.sigma = ACTIVATIONS[c.activation]
-        self.project_contractive_()
+        self._finish_init()
 
     @staticmethod
     def _make_head(c: ConvHybridDEQConfig) -> nn.Module:

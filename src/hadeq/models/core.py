@@ -33,19 +33,13 @@ from hadeq.analog import AnalogMVM, HardwareConfig
 from hadeq.analog.quant import quantize_ste
 from hadeq.deq import DEQ, DEQConfig
 from hadeq.energy import DEQWorkload, LayerSpec
+from hadeq.errors import ConfigError
 from hadeq.models.config import RELAXATION, check_loop_solvers
 from hadeq.models.interface import HadeqModel, ModelOutput
+from hadeq.models.precision import apply_digital_precision, fake_quantize, round_state
 from hadeq.solvers import FixedPointSolver, SolverStats, batched, make_solver
 
 Map = Callable[[Tensor], Tensor]
-
-
-def fake_quantize(x: Tensor, bits: int) -> Tensor:
-    """Symmetric ``bits``-bit quantization of each sample with its own max-abs range over
-    all its values (straight-through gradient)."""
-    flat = x.reshape(x.shape[0], -1)
-    scale = flat.detach().abs().amax(dim=1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
-    return (quantize_ste(flat / scale, bits) * scale).reshape(x.shape)
 
 
 def loop_hardware(hardware: HardwareConfig) -> HardwareConfig:
@@ -87,6 +81,9 @@ class AnalogCoreDEQ(HadeqModel):
     """Base class of the hybrid DEQs (see the module docstring)."""
 
     has_equilibrium: ClassVar[bool] = True
+    state_rounding: str = "fp32"
+    """Precision the loop state is rounded to after every map evaluation (a digital DEQ
+    run at ``config.digital_precision``, see :mod:`hadeq.models.precision`)."""
     core: AnalogMVM
     stem: nn.Module
     head: nn.Module
@@ -111,6 +108,18 @@ class AnalogCoreDEQ(HadeqModel):
 
     def _hardware_changed(self) -> None:
         self._rebuild_deq()
+
+    def set_hardware(self, hardware: Any, seed: int | None = None) -> None:
+        if self.config.digital_precision != "fp32":
+            raise ConfigError("digital_precision", self.config.digital_precision,
+                              "fp32 to move the model to other hardware (quantize after)")
+        super().set_hardware(hardware, seed)
+
+    def _finish_init(self) -> None:
+        """The end of every subclass's ``__init__``: the loop starts contractive, and a
+        digital precision other than fp32 is applied."""
+        self.project_contractive_()
+        apply_digital_precision(self, self.config.digital_precision)
 
     def _rebuild_deq(self) -> None:
         # A new module starts in training mode: keep the model's mode.
@@ -161,6 +170,10 @@ class AnalogCoreDEQ(HadeqModel):
     def _hardware_map(self, z: Tensor, u: Tensor) -> Tensor:
         return self.sigma(self.core(z) + u)
 
+    def _digital_map(self, z: Tensor, u: Tensor) -> Tensor:
+        """The hardware map with the state rounded as a digital accelerator holds it."""
+        return round_state(self._hardware_map(z, u), self.state_rounding)
+
     def _clean_map(self, z: Tensor, u: Tensor) -> Tensor:
         return self.sigma(self.core.ideal_forward(z) + u)  # type: ignore[operator]
 
@@ -173,6 +186,8 @@ class AnalogCoreDEQ(HadeqModel):
         solver = c.deq.solver if self.training else (c.deq.eval_solver or c.deq.solver)
         if solver == RELAXATION:
             solved = batched(self._frozen_map, u)
+        elif self.state_rounding != "fp32":
+            solved = batched(self._digital_map, u)
         else:
             solved = batched(self._hardware_map, u)
         proxy = self._frozen_map if c.proxy == "frozen" else self._clean_map

@@ -51,7 +51,7 @@ from hadeq.energy import (
 )
 from hadeq.errors import ConfigError
 from hadeq.models.config import CIRCUIT_OPTIONS, RELAXATION
-from hadeq.models.core import fake_quantize, loop_hardware, loop_solver
+from hadeq.models.core import loop_hardware, loop_solver
 from hadeq.models.ep import (
     ACTIVATIONS,
     Activation,
@@ -59,6 +59,7 @@ from hadeq.models.ep import (
     rho,
 )
 from hadeq.models.interface import HadeqModel, ModelOutput
+from hadeq.models.precision import fake_quantize
 from hadeq.solvers import (
     AnalogRelaxation,
     FixedPointSolver,

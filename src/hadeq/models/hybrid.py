@@ -55,7 +55,7 @@ class HybridDEQ(AnalogCoreDEQ):
         self.head = nn.Linear(c.hidden, c.out_features)
         self.deq = DEQ(deq_config(c))
         self.sigma = ACTIVATIONS[c.activation]
-        self.project_contractive_()
+        self._finish_init()
 
     # --- the core -------------------------------------------------------------------------
     @torch.no_grad()

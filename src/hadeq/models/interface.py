@@ -7,6 +7,7 @@ are :class:`EquilibriumModel` s and add what equilibrium measurements need.
 
 =============================  ===========================================================
 ``forward(x)``                 the output tensor
+``clone()``                    an independent copy (same config, weights and mode)
 ``forward_with_info(x)``       a :class:`ModelOutput` (solves, equilibria, backward stats)
 ``hardware``                   the chip the model runs on (the ``ideal`` preset: digital)
 ``set_hardware(hw, seed)``     the same weights on another chip, programmed with ``seed``
@@ -117,6 +118,16 @@ class HadeqModel(nn.Module):
         """Standard training runs the ideal float model; everything else (physics- or
         hardware-aware training, and evaluation) runs through the hardware model."""
         return not (self.training and self.config.mode in self.standard_modes)
+
+    def clone(self) -> HadeqModel:
+        """An independent copy (same config, weights, buffers, dtype and mode), rebuilt as
+        ``type(self)(self.config)`` (configs holding mapping proxies cannot be
+        deep-copied). The caller's random state is left as it was."""
+        like = next(self.parameters())
+        with torch.random.fork_rng(devices=[]):
+            copied = type(self)(self.config).to(device=like.device, dtype=like.dtype)
+        copied.load_state_dict(self.state_dict())
+        return copied.train(self.training)
 
     def analog_layers(self) -> tuple[AnalogMVM, ...]:
         """Every analog layer, in registration order (the order of :meth:`program`)."""

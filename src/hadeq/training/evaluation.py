@@ -19,20 +19,10 @@ SOLVER_WARNINGS = r"DEQ (forward|implicit backward)"
 """Messages of the DEQ layer's non-convergence warnings (counted instead of shown)."""
 
 
-def clone_model(model: HadeqModel) -> HadeqModel:
-    """An independent copy of ``model`` with the same weights, buffers and mode, rebuilt
-    as ``type(model)(model.config)`` (configs holding mapping proxies cannot be
-    deep-copied). The caller's random state is left as it was."""
-    with torch.random.fork_rng(devices=[]):
-        copied = type(model)(model.config)
-    copied.load_state_dict(model.state_dict())
-    return copied.train(model.training)
-
-
 def on_hardware(model: HadeqModel, hardware: HardwareConfig | None, seed: int) -> HadeqModel:
     """A copy of ``model`` (the original is untouched) whose chip is ``hardware`` (None:
     the model's own), programmed with ``seed``, in eval mode."""
-    copied = clone_model(model)
+    copied = model.clone()
     if hardware is not None:
         copied.set_hardware(hardware, seed=seed)
     else:
