@@ -207,6 +207,182 @@ HERMES_MVM_NS: float = 133.0
 """Latency of one 8-bit MVM per core in one-phase mode, ns (derived from throughput:
 64 cores · 2·256² ops / 63.1 TOPS ≈ 133 ns)."""
 
+# --- one technology node (fair digital baseline) -----------------------------------------
+# Node of every figure: Horowitz energies are 45 nm at 0.9 V; HERMES figures are 14 nm; the
+# SAR ADC design point is 32 nm SOI; Aladdin's register area is 40 nm.
+
+HOROWITZ_NODE_NM: float = 45.0
+"""Node of the Horowitz ISSCC 2014 energy table, nm."""
+
+HOROWITZ_VDD_V: float = 0.9
+"""Supply of the Horowitz ISSCC 2014 table ("45 nm, 0.9 V"), V."""
+
+HERMES_NODE_NM: float = 14.0
+"""Node of IBM HERMES (14 nm CMOS with back-end PCM; Le Gallo et al. Nat. Electron. 2023)."""
+
+DEFAULT_NODE_NM: float = HERMES_NODE_NM
+"""The node both sides are compared at by default: HERMES's 14 nm (a design choice: the
+analog figures are measured there, so the digital side is scaled to it)."""
+
+STILLMAKER_ENERGY_COEFFS: dict[float, tuple[float, float, float]] = {
+    180.0: (0.0, 24.64, -17.98),
+    130.0: (7.171, -6.709, 2.904),
+    90.0: (4.762, -4.781, 2.092),
+    65.0: (3.755, -4.398, 1.975),
+    45.0: (1.018, -0.3107, 0.1539),
+    32.0: (0.8367, -0.4341, 0.1701),
+    20.0: (0.373, -0.1582, 0.04104),
+    16.0: (0.2958, -0.1241, 0.03024),
+    14.0: (0.2363, -0.09675, 0.02239),
+    10.0: (0.2068, -0.09311, 0.02375),
+    7.0: (0.1776, -0.09097, 0.02447),
+}
+"""Energy scaling polynomials (a, b, c) of A. Stillmaker and B. Baas, "Scaling equations for
+the accurate prediction of CMOS device performance from 180 nm to 7 nm", Integration 58,
+2017: the energy of a circuit at node N and supply V is proportional to
+a_N·V² + b_N·V + c_N, so E(N₂, V₂) = E(N₁, V₁)·P_N₂(V₂)/P_N₁(V₁). High-performance (HP)
+rows for 45 nm and below (180–65 nm have one row each). Coefficients as tabulated by the
+UCLA NanoCAD nodeScale tool (github.com/wromaszkan/nodeScale), which reproduces the
+paper's table; dimensionless."""
+
+STILLMAKER_AREA_REL_45NM: dict[float, float] = {
+    180.0: 19.0, 130.0: 6.4, 90.0: 2.8, 65.0: 1.5, 45.0: 1.0, 32.0: 0.46,
+    20.0: 0.21, 16.0: 0.19, 14.0: 0.17, 10.0: 0.1, 7.0: 0.059,
+}
+"""Area of a circuit at node N relative to the same circuit at 45 nm (Stillmaker & Baas,
+Integration 2017, area scaling table, 45 nm row; as tabulated by nodeScale)."""
+
+NODE_NOMINAL_VDD_V: dict[float, float] = {
+    180.0: 1.8, 130.0: 1.3, 90.0: 1.2, 65.0: 1.1, 45.0: HOROWITZ_VDD_V, 32.0: 0.9,
+    20.0: 0.9, 16.0: 0.85, 14.0: 0.8, 10.0: 0.75, 7.0: 0.7,
+}
+"""Supply at which digital logic is evaluated at each node, V. *Unverified*: remembered
+nominal supplies of the PTM models Stillmaker & Baas fit (PTM-MG 0.9/0.85/0.8/0.75/0.7 V at
+20/16/14/10/7 nm); 45 nm is Horowitz's 0.9 V so that node 45 reproduces his table. A
+configurable default (``EnergyConfig.digital_vdd_v``)."""
+
+# --- memory hierarchy ------------------------------------------------------------------
+
+EDGE_NPU_SRAM_BYTES: int = 1 << 20
+"""On-chip buffer of one core of an edge NPU, bytes: 1 MB tightly-coupled memory (TCM) per
+core of 4096 int8 MACs in Samsung's 4 nm mobile NPU (J.-S. Park et al., "A multi-mode 8K-MAC
+HW-utilization-aware neural processing unit with a unified multi-precision datapath in 4nm
+flagship mobile SoC", ISSCC 2022 / IEEE JSSC 58(1) 2023). Taken as 2^20 bytes."""
+
+EDGE_NPU_MACS_PER_CORE: int = 4096
+"""int8 MAC units per core of the same NPU (Park et al. ISSCC 2022)."""
+
+# --- silicon references for the calibration -------------------------------------------
+
+HAILO8_TOPS_PER_W: float = 26.0 / 2.5
+"""Hailo-8 int8 efficiency, TOPS/W: 26 TOPS at ~2.5 W (vendor figures, FACTS.md)."""
+
+AXELERA_METIS_TOPS_PER_W: float = 15.0
+"""Axelera Metis int8 efficiency, TOPS/W (ISSCC 2024, 12 nm digital in-memory compute)."""
+
+AXELERA_METIS_NODE_NM: float = 12.0
+"""Node of Axelera Metis, nm (ISSCC 2024)."""
+
+HERMES_CORE_TOPS_PER_MM2: float = 1.59
+"""Area efficiency of one HERMES core, TOPS/mm² at 1 GHz (R. Khaddam-Aljameh et al.,
+"HERMES-Core — a 1.59-TOPS/mm² PCM on 14-nm CMOS in-memory compute core using 300-ps/LSB
+linearized CCO-based ADCs", IEEE JSSC 2022)."""
+
+HERMES_CORE_AREA_MM2: float = 2.0 * 256 * 256 / (HERMES_MVM_NS * 1e-9) / 1e12 / 1.59
+"""Area of one HERMES core (256×256 PCM, 256 ADCs, PWM input drivers, local digital unit),
+mm², derived: its one-phase throughput 2·256²/133 ns ≈ 0.99 TOPS divided by
+HERMES_CORE_TOPS_PER_MM2 → ≈ 0.62 mm²."""
+
+HERMES_ADC_NS_PER_LSB: float = 0.3
+"""Conversion time per LSB of HERMES's current-controlled-oscillator (CCO) ADCs, ns
+(Khaddam-Aljameh et al. JSSC 2022: 300 ps/LSB); an 8-bit conversion counts 2^8 LSBs."""
+
+HERMES_CHIP_POWER_W: float = HERMES_TOPS_ONE_PHASE / HERMES_TOPS_PER_W_ONE_PHASE
+"""HERMES chip power during one-phase MVMs, W (derived: 63.1 TOPS / 9.76 TOPS/W ≈ 6.5 W;
+the four-phase figures, 16.1 TOPS at 2.48 TOPS/W, give the same 6.5 W: the chip's energy
+per MVM is power drawn for the MVM's duration, not per-conversion energy)."""
+
+HERMES_COLUMN_PERIPHERY_POWER_W_CALIBRATED: float = 244e-6
+"""Power of the periphery of one output column not covered by the component model (HERMES's
+CCO ADC running for the read window, column regulation, clocking, control, local digital
+unit and network share), drawn while the column is biased, W. **A fit, not a
+measurement**: the value that makes the component model of one HERMES one-phase MVM
+(:func:`hadeq.energy.calibration.fit_column_periphery_power_w`) reproduce the measured
+9.76 TOPS/W; the modelled components account for ~39 % of HERMES's measured energy and this
+term for the rest. Applied to every analog output column for as long as it is biased
+(conservative for an analog DEQ core, whose ADCs need not run while it settles)."""
+
+# --- ADC design point (energy, latency and area from one design) ----------------------
+
+SAR_ADC_BITS: int = 8
+"""Resolution of the reference SAR ADC (L. Kull et al., "A 3.1 mW 8b 1.2 GS/s single-channel
+asynchronous SAR ADC with alternate comparators for enhanced speed in 32 nm digital SOI
+CMOS", ISSCC 2013), bits."""
+
+SAR_ADC_RATE_HZ: float = 1.2e9
+"""Sample rate of the reference SAR ADC (Kull et al. ISSCC 2013), samples/s: one conversion
+of 8 bit-cycles in 1/1.2 GHz ≈ 0.83 ns (≈ 104 ps per bit-cycle)."""
+
+SAR_ADC_POWER_W: float = 3.1e-3
+"""Power of the reference SAR ADC at SAR_ADC_RATE_HZ (Kull et al. ISSCC 2013), W: 2.6 pJ per
+conversion."""
+
+SAR_ADC_AREA_UM2: float = 1200.0
+"""Area of one 8-bit 1.2 GS/s SAR ADC at 32 nm, µm² (ISAAC, A. Shafiee et al., ISCA 2016:
+8 ADCs of Kull et al.'s design in 9600 µm²; as tabulated by the Accelergy hwcomponents
+library)."""
+
+SAR_ADC_NODE_NM: float = 32.0
+"""Node of the reference SAR ADC design, nm (32 nm SOI)."""
+
+MURMANN_8B_1GS_ENERGY_J: float = 1.5e-12
+"""Alternative ADC design point: 8 b at 1–1.25 GS/s, ≈ 1.5 pJ per conversion (20 fJ/step,
+ISSCC 2023; B. Murmann, ADC Performance Survey 1997–2025, FACTS.md). Its area and
+architecture are not in FACTS.md, so the default ADC is the SAR design above."""
+
+# --- areas -----------------------------------------------------------------------------
+
+HOROWITZ_AREA_UM2: dict[str, float] = {
+    "int8_add": 36.0, "int8_mult": 282.0, "int32_add": 137.0, "int32_mult": 3495.0,
+    "fp16_add": 1360.0, "fp16_mult": 1640.0, "fp32_add": 4184.0, "fp32_mult": 7700.0,
+}
+"""Area of arithmetic units at 45 nm, µm² (Horowitz ISSCC 2014, the area column of the same
+table as the energies). *Unverified*: remembered figures. Cross-check: the Aladdin 40 nm
+library (Shao et al. ISCA 2014) gives a 32×32 multiplier of 6350 µm² (≈ 400 µm² for 8×8)
+and a 32-bit adder of 278 µm², so these are on the small side, which favours the digital
+side in an equal-area comparison."""
+
+ALADDIN_REGISTER_AREA_UM2_PER_BIT: float = 5.98
+"""Area of a one-bit register at 40 nm, µm² (Aladdin, Y. S. Shao et al., ISCA 2014; as
+tabulated by the Accelergy hwcomponents library)."""
+
+ALADDIN_COMPARATOR_AREA_UM2_PER_BIT: float = 71.0 / 32
+"""Area of a digital comparator per bit at 40 nm, µm² (Aladdin, ISCA 2014: 71 µm² for 32
+bits). Used for a PWM input DAC: a per-row comparator against a shared counter (HERMES
+drives its rows with pulse-width-modulated inputs)."""
+
+ALADDIN_NODE_NM: float = 40.0
+"""Node of the Aladdin component library, nm."""
+
+SRAM_BITCELL_14NM_UM2: float = 0.064
+"""High-density 6T SRAM bit cell of the Samsung/GlobalFoundries 14 nm FinFET process
+(14LPP), µm² (WikiChip, "14 nm lithography process"; Intel's 14 nm cell is 0.0588 µm²).
+Other nodes scale by STILLMAKER_AREA_REL_45NM."""
+
+SRAM_ARRAY_EFFICIENCY: float = 0.7
+"""Bit-cell area / SRAM macro area (decoders, sense amplifiers, I/O). *Assumption*: a
+typical 60–75 % array efficiency of compiled SRAM macros; configurable."""
+
+AMP_AREA_14NM_UM2: float = 50.0
+"""Area of one analog amplifier (transimpedance / driver stage with ~100 fF compensation) at
+14 nm, µm². *Assumption, unverified* order of magnitude; configurable."""
+
+HERMES_CELL_AREA_PER_DEVICE_UM2: float = HERMES_CORE_AREA_MM2 * 1e6 / (256 * 256 * 4)
+"""Crossbar area per PCM device, µm², derived: the whole HERMES core area over its
+256·256·4 devices (8T4R unit cells) ≈ 2.4 µm². It includes the core's converters and
+digital unit, so adding converters on top over-counts analog area (conservative for the
+analog side in an equal-area comparison)."""
+
 
 # --- tasks ---
 # Literature numbers used by hadeq.tasks (owner: tasks helper). Each carries its source.

@@ -18,7 +18,8 @@ def test_energy_json(capsys, tmp_path) -> None:
     assert data == json.loads(out.read_text())
     assert data["config"]["adc_bits"] == 6
     h = data["hybrid_deq"]["energy_j"]
-    assert h["adc"] == pytest.approx(32 * 20e-15 * 64)
+    assert h["adc"] == pytest.approx(32 * 3.1e-3 / 1.2e9 / 4)  # 8-bit design point at 6 bits
+    assert data["config"]["periphery_power_per_column_w"] > 0  # the calibrated config
     assert data["energy_ratio_digital_over_hybrid"] > 1
 
 

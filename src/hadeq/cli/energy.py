@@ -13,6 +13,7 @@ from hadeq.energy import (
     BUCKETS,
     DEQWorkload,
     EnergyConfig,
+    calibrated_energy_config,
     digital_deq_energy,
     hybrid_deq_energy,
 )
@@ -35,10 +36,12 @@ Euler-simulated settling to |z - z*| <= 1e-3.
 
 Every component constant is an EnergyConfig field; the circuit (g_max_us, tile_rows,
 tile_cols and the loop time constant tau_ns) is the --hardware preset's, or a checkpoint's
-own hardware. Override any of these with --set KEY=VALUE (repeatable), e.g.
---set adc_fom_j=5e-14 --set tau_ns=20. The amplifier bias power is a first-order design
-estimate, P = V_DD * 2*pi*GBW*C_L / (gm/ID) with GBW = amp_gbw_tau_product / tau_ns --
-not a measurement; sweep it.
+own hardware. The defaults are the calibrated configuration of the benchmark headline
+(hadeq.energy.calibrated_energy_config: digital side at 14 nm, analog column periphery
+fitted to IBM HERMES). Override any of these with --set KEY=VALUE (repeatable), e.g.
+--set adc_energy_ref_j=5e-12 --set tau_ns=20 --set node_nm=7. The amplifier bias power
+is a first-order design estimate, P = V_DD * 2*pi*GBW*C_L / (gm/ID) with
+GBW = amp_gbw_tau_product / tau_ns -- not a measurement; sweep it.
 """
 
 
@@ -97,7 +100,7 @@ def _parse_list(field: str, text: str | None, kind: type) -> list[Any] | None:
 
 def run(args: argparse.Namespace) -> int:
     check_choice("--hardware", args.hardware, HardwareConfig.PRESET_NAMES)
-    config, hardware = with_overrides(args.overrides, EnergyConfig(),
+    config, hardware = with_overrides(args.overrides, calibrated_energy_config(),
                                       HardwareConfig.preset(args.hardware))
     if args.out:
         check_output_dir("--out", os.path.dirname(os.path.abspath(args.out)))

@@ -8,14 +8,24 @@
   pure accounting over measured iterations / settling times; :data:`SOLVER_COSTS` — what
   one iteration of each digital solver costs;
 - :func:`analog_layer_energy` — from ``hadeq.analog`` layer counters;
-- :func:`hermes_tops_per_w` — calibration against IBM HERMES;
+- memory hierarchy (:func:`weight_placement`: weights on chip when they fit the
+  ``onchip_buffer_bytes`` buffer, else streamed from DRAM) and one technology node
+  (``EnergyConfig.node_nm``, Stillmaker & Baas scaling in :mod:`hadeq.energy.technology`);
+- :func:`calibrated_energy_config`, :func:`calibration_report` — both sides against silicon
+  (HERMES 9.76 TOPS/W within 20 %, an int8 edge accelerator within 2×);
+  :func:`hermes_tops_per_w`, :func:`digital_tops_per_w`;
+- :func:`amdahl_breakdown`, :func:`compare_deq` — stem / core / converters / memory / head
+  and core-only vs end-to-end ratios;
 - :mod:`hadeq.energy.spice` — ngspice export and run of the analog DEQ core.
 """
 
 from hadeq.energy.accounting import (
+    PARTS,
+    amdahl_breakdown,
     analog_feedforward_energy,
     analog_layer,
     analog_reads_energy,
+    compare_deq,
     digital_core_iteration,
     digital_deq_energy,
     digital_layer,
@@ -23,9 +33,13 @@ from hadeq.energy.accounting import (
     per_sample_mean,
     solver_overhead_macs,
     tops_per_w,
+    weight_placement,
 )
-from hadeq.energy.breakdown import BUCKETS, EnergyBreakdown, EnergyReport
+from hadeq.energy.breakdown import BUCKETS, EnergyBreakdown, EnergyReport, average_reports
 from hadeq.energy.calibration import (
+    calibrated_energy_config,
+    calibration_report,
+    digital_tops_per_w,
     hermes_like_config,
     hermes_mvm_layer,
     hermes_mvm_report,
@@ -47,6 +61,7 @@ from hadeq.energy.workload import DEQWorkload, LayerSpec
 
 __all__ = [
     "BUCKETS",
+    "PARTS",
     "PRECISIONS",
     "SOLVERS",
     "SOLVER_COSTS",
@@ -56,14 +71,20 @@ __all__ = [
     "EnergyReport",
     "LayerSpec",
     "SolverCost",
+    "amdahl_breakdown",
     "analog_counts_energy",
     "analog_feedforward_energy",
     "analog_layer",
     "analog_layer_energy",
     "analog_reads_energy",
+    "average_reports",
+    "calibrated_energy_config",
+    "calibration_report",
+    "compare_deq",
     "digital_core_iteration",
     "digital_deq_energy",
     "digital_layer",
+    "digital_tops_per_w",
     "euler_trajectory",
     "hermes_like_config",
     "hermes_mvm_layer",
@@ -80,4 +101,5 @@ __all__ = [
     "software_fixed_point",
     "solver_overhead_macs",
     "tops_per_w",
+    "weight_placement",
 ]

@@ -77,15 +77,50 @@ class EnergyReport:
     """``'digital_deq'``, ``'hybrid_deq'`` or ``'analog_feedforward'``."""
     counts: dict[str, float] = field(default_factory=dict)
     """Operation counts per inference (MACs, conversions, iterations, ...)."""
+    parts: dict[str, Any] = field(default_factory=dict)
+    """DEQ reports only: ``{"energy_j": {part: J}, "latency_ns": {part: ns},
+    "core_memory_j": J}`` with parts stem, core, converters, memory, head
+    (:func:`hadeq.energy.accounting.amdahl_breakdown`); empty for other reports."""
 
     @property
     def total_j(self) -> float:
         return self.energy.total_j
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "kind": self.kind,
             "energy_j": self.energy.to_dict(),
             "latency_ns": float(self.latency_ns),
             "counts": {k: float(v) for k, v in self.counts.items()},
         }
+        if self.parts:
+            out["parts"] = {
+                "energy_j": {k: float(v) for k, v in self.parts["energy_j"].items()},
+                "latency_ns": {k: float(v) for k, v in self.parts["latency_ns"].items()},
+                "core_memory_j": float(self.parts["core_memory_j"]),
+            }
+        return out
+
+
+def average_reports(reports: list[EnergyReport]) -> EnergyReport:
+    """The mean of reports of one kind (e.g. over seeds): energy buckets, latency, counts
+    and parts averaged field by field."""
+    if not reports:
+        raise ValueError("at least one report is required")
+    n = len(reports)
+    energy = reports[0].energy
+    for r in reports[1:]:
+        energy = energy + r.energy
+    counts = {k: sum(float(r.counts.get(k, 0.0)) for r in reports) / n
+              for k in reports[0].counts}
+    parts: dict[str, Any] = {}
+    if all(r.parts for r in reports):
+        parts = {
+            key: {p: sum(r.parts[key][p] for r in reports) / n
+                  for p in reports[0].parts[key]}
+            for key in ("energy_j", "latency_ns")
+        }
+        parts["core_memory_j"] = sum(r.parts["core_memory_j"] for r in reports) / n
+    return replace(reports[0], energy=energy.scaled(1.0 / n),
+                   latency_ns=sum(r.latency_ns for r in reports) / n, counts=counts,
+                   parts=parts)
