@@ -14,6 +14,8 @@
 - :func:`calibrated_energy_config`, :func:`calibration_report` — both sides against silicon
   (HERMES 9.76 TOPS/W within 20 %, an int8 edge accelerator within 2×);
   :func:`hermes_tops_per_w`, :func:`digital_tops_per_w`;
+- :mod:`hadeq.energy.area` — area (mm²) of both machines, equal-area and equal-power
+  digital accelerators;
 - :func:`amdahl_breakdown`, :func:`compare_deq` — stem / core / converters / memory / head
   and core-only vs end-to-end ratios;
 - :mod:`hadeq.energy.spice` — ngspice export and run of the analog DEQ core.
@@ -34,6 +36,12 @@ from hadeq.energy.accounting import (
     solver_overhead_macs,
     tops_per_w,
     weight_placement,
+)
+from hadeq.energy.area import (
+    deq_area_mm2,
+    digital_accelerator_area_mm2,
+    equal_area_macs_per_cycle,
+    equal_power_macs_per_cycle,
 )
 from hadeq.energy.breakdown import BUCKETS, EnergyBreakdown, EnergyReport, average_reports
 from hadeq.energy.calibration import (
@@ -81,10 +89,14 @@ __all__ = [
     "calibrated_energy_config",
     "calibration_report",
     "compare_deq",
+    "deq_area_mm2",
+    "digital_accelerator_area_mm2",
     "digital_core_iteration",
     "digital_deq_energy",
     "digital_layer",
     "digital_tops_per_w",
+    "equal_area_macs_per_cycle",
+    "equal_power_macs_per_cycle",
     "euler_trajectory",
     "hermes_like_config",
     "hermes_mvm_layer",
