@@ -3,6 +3,7 @@ the headline with the energy model, caching, the report, and the CLI's checks.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -81,8 +82,27 @@ def test_headline_matches_the_energy_model_recomputed_from_the_cells(micro_run):
     config = EnergyConfig()
     for task in ("digits", "pendulum"):
         digital, physics = cells[(task, "digital")], cells[(task, "physics_aware")]
-        e_d = digital_deq_energy(workload_from(digital["workload"]),
-                                 digital["digital"]["iterations_mean"], config).total_j
+        # The best digital design, chosen again by hand from the cell's grid: the cheapest
+        # solver × precision within 0.5 % of fp32 Anderson's quality.
+        grid = {(p["solver"], p["precision"]): p for p in digital["digital_grid"]}
+        assert len(grid) == 9
+        ref = grid[("anderson", "fp32")]["quality"]
+        higher = results["tasks"][task]["higher_is_better"]
+        energies = {}
+        for (solver, precision), point in grid.items():
+            q = point["quality"]
+            if (q < ref - 0.005 * abs(ref)) if higher else (q > ref + 0.005 * abs(ref)):
+                continue
+            priced = dataclasses.replace(
+                config, digital_precision=precision,
+                solver_precision="fp16" if precision == "int8" else precision)
+            energies[(solver, precision)] = digital_deq_energy(
+                workload_from(digital["workload"]), point["iterations_mean"], priced,
+                solver=solver).total_j
+        best = min(energies, key=energies.__getitem__)
+        design = results["tasks"][task]["digital_design"]
+        assert (design["solver"], design["precision"]) == best
+        e_d = energies[best]
         e_h = hybrid_deq_energy(workload_from(physics["workload"]),
                                 physics["settling"]["settling_time_ns"], config).total_j
         head = results["tasks"][task]["headline"]

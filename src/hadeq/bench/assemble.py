@@ -6,6 +6,7 @@ import dataclasses
 import math
 import statistics
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from hadeq.analog.config import HardwareConfig
@@ -39,21 +40,98 @@ def workload_from(data: Mapping[str, Any]) -> DEQWorkload:
     )
 
 
-def _energy_pair(cells: list[dict[str, Any]], config: EnergyConfig, hardware: HardwareConfig,
-                 settle_key: str = "settling") -> tuple[EnergyReport, EnergyReport, float]:
-    """Digital-DEQ and hybrid reports averaged over seeds, and the digital core time; the
-    hybrid runs on ``hardware`` (its loop time constant rescales the measured settling)."""
-    digital, hybrid, core = [], [], []
+@dataclass(frozen=True)
+class DigitalDesign:
+    """A point of the digital design space: the solver and the arithmetic precision."""
+
+    solver: str
+    precision: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.solver}/{self.precision}"
+
+
+REFERENCE_DESIGN = DigitalDesign("anderson", "fp32")
+"""The design whose quality the others must keep (torchdeq's solver in float)."""
+
+
+def solver_precision_for(design: DigitalDesign) -> str:
+    """Precision of the solver's own arithmetic: Picard has none; Anderson's least squares
+    and Broyden's rank-one updates need floating point, so an int8 design runs them in
+    fp16 (and its quality is measured with them in fp32, a slight advantage)."""
+    return "fp16" if design.precision == "int8" else design.precision
+
+
+def design_config(config: EnergyConfig, design: DigitalDesign) -> EnergyConfig:
+    """The energy model of a digital accelerator built for ``design``."""
+    return dataclasses.replace(config, digital_precision=design.precision,
+                               solver_precision=solver_precision_for(design))
+
+
+def _grid_point(cell: Mapping[str, Any], design: DigitalDesign) -> Mapping[str, Any]:
+    for point in cell["digital_grid"]:
+        if point["solver"] == design.solver and point["precision"] == design.precision:
+            return point
+    raise KeyError(design.label)
+
+
+def digital_report(cells: list[dict[str, Any]], config: EnergyConfig,
+                   design: DigitalDesign) -> tuple[EnergyReport, float]:
+    """The digital DEQ built for ``design``, averaged over seeds: its energy report (with
+    each seed's measured iterations at that design) and its core time, ns."""
+    reports, core = [], []
+    priced = design_config(config, design)
     for cell in cells:
         work = workload_from(cell["workload"])
-        digital.append(digital_deq_energy(work, cell["digital"]["iterations_mean"], config))
-        _, t_it, _ = digital_core_iteration(work, config)
-        core.append(cell["digital"]["iterations_mean"] * t_it)
-        # Settling time scales with τ: the loop's dynamics are τ·dz/dt = f(z) − z.
-        settle = cell[settle_key]
-        t_settle = _settling_ns(settle, hardware)
-        hybrid.append(hybrid_deq_energy(work, t_settle, config, hardware=hardware))
-    return _average(digital), _average(hybrid), statistics.fmean(core)
+        iterations = _grid_point(cell, design)["iterations_mean"]
+        reports.append(digital_deq_energy(work, iterations, priced, solver=design.solver))
+        _, t_it, _ = digital_core_iteration(work, priced, solver=design.solver)
+        core.append(iterations * t_it)
+    return _average(reports), statistics.fmean(core)
+
+
+def best_digital(cells: list[dict[str, Any]], config: EnergyConfig, higher_is_better: bool,
+                 tolerance: float) -> tuple[DigitalDesign, list[dict[str, Any]]]:
+    """The cheapest digital design whose mean quality over seeds stays within
+    ``tolerance`` (relative) of :data:`REFERENCE_DESIGN`'s, and the whole grid.
+
+    Quality of every design is measured at that design's precision (the cells'
+    ``digital_grid``); energy is the design's energy model with its measured iterations.
+    """
+    designs = [DigitalDesign(p["solver"], p["precision"]) for p in cells[0]["digital_grid"]]
+
+    def quality(design: DigitalDesign) -> float:
+        return statistics.fmean(_grid_point(c, design)["quality"] for c in cells)
+
+    ref = quality(REFERENCE_DESIGN)
+    slack = tolerance * abs(ref)
+    grid = []
+    for design in designs:
+        q = quality(design)
+        report, core_ns = digital_report(cells, config, design)
+        grid.append({
+            "solver": design.solver, "precision": design.precision, "quality_mean": q,
+            "quality_per_seed": [_grid_point(c, design)["quality"] for c in cells],
+            "iterations_mean": statistics.fmean(
+                _grid_point(c, design)["iterations_mean"] for c in cells),
+            "energy_j": report.total_j, "core_time_ns": core_ns,
+            "admissible": q >= ref - slack if higher_is_better else q <= ref + slack,
+        })
+    chosen = min((g for g in grid if g["admissible"]), key=lambda g: g["energy_j"])
+    for g in grid:
+        g["chosen"] = g is chosen
+    return DigitalDesign(chosen["solver"], chosen["precision"]), grid
+
+
+def hybrid_report(cells: list[dict[str, Any]], config: EnergyConfig,
+                  hardware: HardwareConfig) -> EnergyReport:
+    """The hybrid DEQ's energy report averaged over seeds, each with its own measured
+    settling time rescaled to ``hardware``'s loop time constant."""
+    return _average([
+        hybrid_deq_energy(workload_from(cell["workload"]),
+                          _settling_ns(cell["settling"], hardware), config, hardware=hardware)
+        for cell in cells])
 
 
 def _settling_ns(settle: Mapping[str, Any], hardware: HardwareConfig) -> float:
@@ -95,12 +173,19 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
     # rows' settling times from the weights each training produced.
     headline_hw = dict(suite.headline_hardware)
     hardware = HardwareConfig.parse(headline_hw)
-    e_digital, e_standard, core_time = _energy_pair(digital_cells, energy, hardware)
-    _, e_hybrid, _ = _energy_pair(physics_cells, energy, hardware)
+    design, grid = best_digital(digital_cells, energy, task.higher_is_better,
+                                suite.digital_quality_tolerance)
+    e_digital, core_time = digital_report(digital_cells, energy, design)
+    e_standard = hybrid_report(digital_cells, energy, hardware)
+    e_hybrid = hybrid_report(physics_cells, energy, hardware)
 
     def row(cells_: list[dict[str, Any]], label: str, report: EnergyReport | None,
             hardware: Mapping[str, Any] | None, description: str, **extra: Any) -> dict:
-        mean, std, per_seed = _quality(cells_, label)
+        if label == "design":  # the digital DEQ, scored at the precision it is charged
+            per_seed = [_grid_point(c, design)["quality"] for c in cells_]
+            (mean, std), label = _mean_std(per_seed), "ideal"
+        else:
+            mean, std, per_seed = _quality(cells_, label)
         ev = [c["evaluations"][label] for c in cells_]
         snrs = [e["mvm_snr_db"] for e in ev if e.get("mvm_snr_db") is not None]
         z_snrs = [e["z_snr_db"] for e in ev if e.get("z_snr_db") is not None]
@@ -127,11 +212,14 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
         out.update(extra)
         return out
 
-    digital_it = statistics.fmean(c["digital"]["iterations_mean"] for c in digital_cells)
+    digital_it = statistics.fmean(_grid_point(c, design)["iterations_mean"]
+                                  for c in digital_cells)
     models: dict[str, Any] = {
-        DIGITAL: row(digital_cells, "ideal", e_digital, None,
-                     "DEQ trained and run in float (Anderson, digital accelerator)",
-                     iterations_mean=digital_it, core_time_ns=core_time),
+        DIGITAL: row(digital_cells, "design", e_digital, None,
+                     f"DEQ trained in float, run as the best digital design "
+                     f"({design.solver} at {design.precision})",
+                     iterations_mean=digital_it, core_time_ns=core_time,
+                     solver=design.solver, precision=design.precision),
         HYBRID: row(physics_cells, "headline", e_hybrid, headline_hw,
                     "hybrid DEQ, physics-aware training on the headline hardware",
                     settling_time_ns=statistics.fmean(
@@ -157,9 +245,14 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
     result: dict[str, Any] = {
         "kind": task.kind, "metric": task.primary_metric,
         "higher_is_better": task.higher_is_better, "models": models,
+        "digital_design": {"solver": design.solver, "precision": design.precision,
+                           "reference": REFERENCE_DESIGN.label,
+                           "tolerance_relative": suite.digital_quality_tolerance,
+                           "grid": grid},
         "ablations": _ablations(plan, suite, digital_cells, physics_cells, by_role, energy,
                                 hardware),
-        "sensitivity": _sensitivity(suite, digital_cells, physics_cells, energy, hardware),
+        "sensitivity": _sensitivity(suite, digital_cells, physics_cells, energy, hardware,
+                                    design),
         "curves": {
             "digital_residual": digital_cells[0]["digital"]["residual_trace"],
             "analog_residual": physics_cells[0]["settling"]["residual_trace"],
@@ -187,7 +280,7 @@ def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str,
         if not (role.startswith("reg:") or role == "physics_aware"):
             continue
         cell = cells_[0]
-        _, e_h, _ = _energy_pair([cell], energy, hardware)
+        e_h = hybrid_report([cell], energy, hardware)
         regs.append({
             "term": role.removeprefix("reg:") if role != "physics_aware" else "none",
             "quality": cell["evaluations"]["headline"]["quality"],
@@ -203,7 +296,7 @@ def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str,
 
 def _sensitivity(suite: SuiteConfig, digital_cells: list[dict[str, Any]],
                  physics_cells: list[dict[str, Any]], energy: EnergyConfig,
-                 hardware: HardwareConfig) -> dict[str, Any]:
+                 hardware: HardwareConfig, design: DigitalDesign) -> dict[str, Any]:
     """Energy and time ratios with one assumption swept: an :class:`EnergyConfig` field or
     a circuit field of the hardware (e.g. ``tau_ns``)."""
     out: dict[str, Any] = {}
@@ -216,8 +309,8 @@ def _sensitivity(suite: SuiteConfig, digital_cells: list[dict[str, Any]],
                 hw = hardware.replace(**{name: v})
             else:
                 config = dataclasses.replace(energy, **{name: v})
-            e_d, _, core = _energy_pair(digital_cells, config, hw)
-            _, e_h, _ = _energy_pair(physics_cells, config, hw)
+            e_d, core = digital_report(digital_cells, config, design)
+            e_h = hybrid_report(physics_cells, config, hw)
             settle = statistics.fmean(_settling_ns(c["settling"], hw) for c in physics_cells)
             energy_ratio.append(e_d.total_j / e_h.total_j)
             time_ratio.append(core / settle)

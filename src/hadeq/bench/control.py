@@ -11,7 +11,7 @@ import torch
 
 from hadeq import constants as C
 from hadeq.bench import measure
-from hadeq.models import parameter_count
+from hadeq.models import HadeqModel, parameter_count
 from hadeq.models.registry import build_model
 from hadeq.tasks import ImitationConfig, evaluate_policy, observation, train_imitation
 from hadeq.training.config import model_hints
@@ -49,13 +49,19 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
         "train_final": {"imitation_mse": history["loss"][-1]},
         "evaluations": {},
     }
-    for ev in cell.evaluations:
-        episodes = ev.episodes or cell.task_options.get("n_episodes", 50)
-        chip = on_hardware(model, ev.hardware, cell.seed)
+    headline_episodes = cell.task_options.get("n_episodes", 50)
+
+    def rollouts(chip: HadeqModel, episodes: int) -> Any:
+        """Episodes of ``chip`` in gymnasium, from the same initial states for every
+        model of the cell (paired comparisons)."""
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(derive_seed(cell.seed, "read-noise"))
-            outcome = evaluate_policy(chip, n_episodes=episodes,
-                                      seed=EVAL_SEED_OFFSET + cell.seed * 1000)
+            return evaluate_policy(chip, n_episodes=episodes,
+                                   seed=EVAL_SEED_OFFSET + cell.seed * 1000)
+
+    for ev in cell.evaluations:
+        outcome = rollouts(on_hardware(model, ev.hardware, cell.seed),
+                           ev.episodes or headline_episodes)
         entry = {"quality": outcome.mean_return,
                  "metrics": {"mean_return": outcome.mean_return,
                              "std_return": outcome.std_return,
@@ -73,4 +79,8 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
         result["workload"] = asdict(model.workload(x))
         result["digital"] = measure.digital_iterations(model, x, cell.settle.tol)
         result["settling"] = measure.analog_settling(model, x, cell.settle, cell.seed)
+        if cell.role == "digital":
+            result["digital_grid"] = measure.digital_grid(
+                model, lambda run: rollouts(run.clone().eval(), headline_episodes).mean_return,
+                x, cell.settle.tol)
     return result

@@ -1,9 +1,12 @@
-"""What a result needs to be reproduced: versions, platform and the git commit."""
+"""What a result needs to be reproduced: every library version, the BLAS, the CPU, the
+thread count, the platform and the git commit."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
+import re
 import subprocess
 import sys
 from typing import Any
@@ -27,13 +30,55 @@ def git_commit() -> str | None:
     return commit + ("+dirty" if dirty.strip() else "")
 
 
+LIBRARIES: tuple[str, ...] = ("torch", "numpy", "scipy", "scikit-learn", "gymnasium",
+                              "matplotlib", "tqdm", "pyyaml", "safetensors", "ray")
+"""Distributions whose versions can change a result (``None`` when not installed)."""
+
+
+def library_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``platform.processor()`` where /proc/cpuinfo is absent)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def blas() -> dict[str, str]:
+    """The BLAS/LAPACK torch and numpy were built with."""
+    found = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    torch_blas = found.group(1) if found else "unknown"
+    try:
+        deps = numpy.show_config(mode="dicts")["Build Dependencies"]  # type: ignore[index]
+        numpy_blas = str(deps.get("blas", {}).get("name", "unknown"))
+    except (TypeError, KeyError):
+        numpy_blas = "unknown"
+    return {"torch": torch_blas, "numpy": numpy_blas}
+
+
 def environment() -> dict[str, Any]:
+    """Everything about the machine and software a result may depend on."""
     return {
         "hadeq": hadeq.__version__,
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
         "python": sys.version.split()[0],
+        "libraries": library_versions(),
+        "blas": blas(),
         "platform": platform.platform(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
         "git_commit": git_commit(),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,8 +11,7 @@ import torch
 from torch import Tensor
 
 from hadeq.analog import HardwareConfig, measure_snr_db, snr_db
-from hadeq.models import AnalogCoreDEQ, HadeqModel
-from hadeq.training.evaluation import clone_model
+from hadeq.models import DIGITAL_PRECISIONS, AnalogCoreDEQ, HadeqModel, at_precision
 
 
 @dataclass(frozen=True)
@@ -51,15 +51,43 @@ def _solve_stats(model: HadeqModel, x: Tensor) -> dict[str, Any]:
         t = s.extras["settling_time_ns"].double()
         out["settling_time_ns"] = float(t.nanmean()) if bool(t.isfinite().any()) else math.nan
         out["settling_time_ns_max"] = float(t.nan_to_num(nan=math.inf).max())
+        # 99th percentile of the samples (an unsettled sample counts as infinitely slow)
+        out["settling_time_ns_p99"] = float(t.nan_to_num(nan=math.inf)
+                                            .quantile(0.99, interpolation="higher"))
     return out
 
 
 def digital_iterations(model: AnalogCoreDEQ, x: Tensor, tol: float) -> dict[str, Any]:
     """Anderson iterations per sample to relative residual ``tol`` on ideal float weights."""
-    digital = clone_model(model)
+    digital = model.clone()
     digital.set_hardware(HardwareConfig.preset("ideal"))
     digital.set_eval_solver("anderson", {"tol": tol, "stop_mode": "rel", "max_iter": 200})
     return _solve_stats(digital.eval(), x)
+
+
+GRID_SOLVERS: tuple[str, ...] = ("picard", "anderson", "broyden")
+"""Solvers a digital DEQ may run with; the bench measures each at every precision."""
+
+
+def digital_grid(model: AnalogCoreDEQ, score: Callable[[HadeqModel], float], x: Tensor,
+                 tol: float) -> list[dict[str, Any]]:
+    """The digital DEQ at every solver × precision (:data:`GRID_SOLVERS` ×
+    :data:`~hadeq.models.DIGITAL_PRECISIONS`): task quality (``score`` of the model run at
+    that precision, see :func:`hadeq.models.at_precision`) and iterations per sample to
+    relative residual ``tol`` on ``x``. The best digital design is chosen from this grid
+    (:func:`hadeq.bench.assemble.best_digital`)."""
+    digital = model.clone()
+    digital.set_hardware(HardwareConfig.preset("ideal"))
+    points = []
+    for precision in DIGITAL_PRECISIONS:
+        run = at_precision(digital, precision)
+        for solver in GRID_SOLVERS:
+            run.set_eval_solver(solver, {"tol": tol, "stop_mode": "rel", "max_iter": 200})
+            stats = _solve_stats(run.eval(), x)
+            points.append({"solver": solver, "precision": precision, "quality": score(run),
+                           "iterations_mean": stats["iterations_mean"],
+                           "converged_fraction": stats["converged_fraction"]})
+    return points
 
 
 def analog_settling(model: AnalogCoreDEQ, x: Tensor, settling: Settling,
@@ -72,7 +100,7 @@ def analog_settling(model: AnalogCoreDEQ, x: Tensor, settling: Settling,
     residual never falls below its noise floor, so a noisy "time to ``tol``" would not
     exist. Quality is measured separately with the noise on.
     """
-    chip = clone_model(model)
+    chip = model.clone()
     chip.set_hardware(settling.hardware.replace(read_noise=0.0), seed=seed)
     chip.set_eval_solver("analog_relaxation", settling.solver_options())
     out = _solve_stats(chip.eval(), x)
@@ -95,7 +123,7 @@ def core_snr(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig,
     """
     chips: list[AnalogCoreDEQ] = []
     for hw in (HardwareConfig.preset("ideal"), hardware):
-        chip = clone_model(model)
+        chip = model.clone()
         chip.set_hardware(hw, seed=seed)
         chips.append(chip.eval())  # type: ignore[arg-type]
     # Read noise from a seeded stream: the same cell measures the same SNR anywhere.
@@ -120,7 +148,7 @@ def baseline_energy(model: HadeqModel, x: Tensor, settling: Settling,
     on settling (the ff-EBM's analog energy blocks) first run ``x`` through the
     ``analog_relaxation`` solver on the noise-free chip, as for the hybrid DEQ."""
     if model.has_equilibrium:
-        model = clone_model(model)
+        model = model.clone()
         model.set_hardware(model.hardware.replace(read_noise=0.0), seed=seed)
         model.set_eval_solver("analog_relaxation", settling.solver_options())
         with torch.no_grad():

@@ -168,7 +168,7 @@ def write_report(results: dict[str, Any], out_dir: str) -> str:
     parts = [
         f"# hadeq bench — suite `{results['suite']}`",
         f"Run {results['created_utc']} in {results['wall_time_s']:.0f} s; seeds "
-        f"{results['seeds']}; hadeq {env['hadeq']}, torch {env['torch']}, commit "
+        f"{results['seeds']}; hadeq {env['hadeq']}, torch {env['libraries']['torch']}, commit "
         f"`{env.get('git_commit') or 'unknown'}`. Every number below is read from "
         "`results.json` in this folder.",
         "## Headline",

@@ -66,11 +66,13 @@ class SuiteConfig:
     when time to equilibrium is measured (torchdeq's default ``f_tol``)."""
     settle_dt_ns: float = 0.5
     """Euler step of the settling simulation."""
+    digital_quality_tolerance: float = 0.005
+    """The digital DEQ is charged as the cheapest solver × precision whose quality stays
+    within this relative distance of the fp32 Anderson design (0.5 %)."""
     sensitivity: MappingProxyType[str, tuple[Any, ...]] = field(default_factory=lambda: _frozen({
         "amp_power_w": (3e-6, 1e-5, 3.35e-5, 1e-4, 3e-4),
         "tau_ns": (1.0, 3.0, 10.0, 30.0, 100.0),
         "digital_macs_per_cycle": (64, 256, 1024, 4096, 16384),
-        "digital_precision": ("int8", "fp16", "fp32"),
     }))
     """Energy-model assumptions swept around their defaults (recomputed from the measured
     iterations and settling times; no retraining)."""
