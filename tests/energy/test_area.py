@@ -8,7 +8,13 @@ from dataclasses import replace
 import pytest
 
 from hadeq import constants as K
-from hadeq.energy import DEQWorkload, EnergyConfig, deq_area_mm2
+from hadeq.energy import (
+    DEQWorkload,
+    EnergyConfig,
+    amdahl_breakdown,
+    deq_area_mm2,
+    hybrid_deq_energy,
+)
 from hadeq.energy.area import (
     adc_area_mm2,
     analog_core_area_mm2,
@@ -18,6 +24,7 @@ from hadeq.energy.area import (
     equal_area_macs_per_cycle,
     equal_power_macs_per_cycle,
     mac_area_mm2,
+    matched_accelerators,
     sram_area_mm2,
 )
 from hadeq.errors import ConfigError
@@ -88,3 +95,16 @@ def test_equal_power_and_scopes() -> None:
     assert areas["digital"]["core_only"] == pytest.approx(
         digital_accelerator_area_mm2(cfg, buffer_bytes=64 * 64))
     assert math.isfinite(areas["digital"]["core_only"] / core)
+
+
+def test_matched_accelerators() -> None:
+    cfg = EnergyConfig()
+    w = DEQWorkload.dense(64, 32, 10)
+    hybrid = hybrid_deq_energy(w, 80.0, cfg)
+    m = matched_accelerators(w, hybrid, cfg)
+    core = amdahl_breakdown(hybrid)["core_only"]
+    power = core["energy_j"] / (core["latency_ns"] * 1e-9)
+    assert m["analog_core_power_w"] == pytest.approx(power)
+    assert m["equal_power"] == equal_power_macs_per_cycle(power, cfg)
+    assert m["equal_area"] == equal_area_macs_per_cycle(
+        deq_core_area_mm2(w, cfg)["total"], None, cfg, buffer_bytes=64 * 64)

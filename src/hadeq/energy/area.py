@@ -33,7 +33,8 @@ from dataclasses import replace
 from typing import Any
 
 from hadeq import constants as K
-from hadeq.energy.accounting import adc_count
+from hadeq.energy.accounting import adc_count, amdahl_breakdown
+from hadeq.energy.breakdown import EnergyReport
 from hadeq.energy.config import EnergyConfig, accumulator_precision, horowitz_name, precision_bits
 from hadeq.energy.technology import area_scale
 from hadeq.energy.workload import DEQWorkload
@@ -192,6 +193,29 @@ def equal_power_macs_per_cycle(analog_power_w: float, config: EnergyConfig | Non
     check_range("analog_power_w", analog_power_w, 0.0, low_open=True)
     e_mac = energy_per_mac_j or config.e_mac_j(precision or config.digital_precision)
     return max(1, round(analog_power_w / (e_mac * config.digital_clock_ghz * 1e9)))
+
+
+def matched_accelerators(workload: DEQWorkload, hybrid: EnergyReport,
+                         config: EnergyConfig) -> dict[str, Any]:
+    """MACs/cycle of the digital accelerators matched to the hybrid's analog core:
+
+    * ``equal_area`` — :func:`equal_area_macs_per_cycle` of the core's area, the digital
+      side holding exactly the core's weights in SRAM (None if even that SRAM is larger);
+    * ``equal_power`` — :func:`equal_power_macs_per_cycle` of the core's mean power over
+      its core-only time (core + converters energy and latency of ``hybrid``).
+
+    Re-price the digital DEQ with ``replace(config, digital_macs_per_cycle=...)`` to get
+    the time ratio at equal area or equal power."""
+    core_area = deq_core_area_mm2(workload, config)["total"]
+    try:
+        equal_area: int | None = equal_area_macs_per_cycle(
+            core_area, None, config, buffer_bytes=core_weight_bytes(workload, config))
+    except ConfigError:
+        equal_area = None
+    core = amdahl_breakdown(hybrid)["core_only"]
+    power = average_power_w(core["energy_j"], core["latency_ns"])
+    return {"equal_area": equal_area, "equal_power": equal_power_macs_per_cycle(power, config),
+            "analog_core_area_mm2": core_area, "analog_core_power_w": power}
 
 
 def average_power_w(energy_j: float, latency_ns: float) -> float:
