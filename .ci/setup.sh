@@ -49,6 +49,6 @@ PY="$VENV/bin/python"
 stamp="$VENV/.hadeq-installed"
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! "$PY" -c "import hadeq" 2>/dev/null; then
-    "$PY" -m pip install -q -e ".[dev]"
+    "$PY" -m pip install -q -e ".[dev,docs]"
     echo "$want" > "$stamp"
 fi
