@@ -23,7 +23,11 @@ standard-normal draws, so they stay frozen while the weights train and the effec
 weights remain differentiable. Whenever no gradient is needed (``torch.no_grad()`` or a
 weight without ``requires_grad``) the effective weights are cached until the weights
 change or the layer is re-programmed, so repeated reads — e.g. the iterations of a
-fixed-point solve — cost one pass through the converters and matmuls each.
+fixed-point solve — cost one pass through the converters and matmuls each. When a
+gradient is needed the device model runs in every forward, as one autograd function
+(:class:`hadeq.analog.devices.ProgrammedArray`: the draws' static factors precomputed per
+programming, one device per pair evaluated in place, no graph) whose backward is one
+multiplication by the slope it returns.
 :meth:`AnalogMVM.ideal_forward` gives the float result, e.g. for a digital proxy or for
 :func:`hadeq.analog.measure_snr_db`. Steps 1, 3 and 4 (the read chain of
 :mod:`hadeq.analog.converters`) run as one autograd function,
@@ -52,14 +56,13 @@ from torch import Tensor, nn
 
 from hadeq.analog.config import DeviceModel, HardwareConfig, WeightScale
 from hadeq.analog.converters import amplifier_errors
-from hadeq.analog.crossbar import from_tiles, ir_drop_factor, tile_grid, to_tiles
-from hadeq.analog.devices import pcm_conductance_us
+from hadeq.analog.crossbar import tile_grid, to_tiles
+from hadeq.analog.devices import ProgrammedArray
 from hadeq.analog.mvm import TiledMVM
 from hadeq.analog.quant import abs_max, quantize_ste
 from hadeq.errors import ConfigError
 
 _COUNTERS = ("n_vectors", "n_mvms", "n_macs", "n_dac_conversions", "n_adc_conversions")
-_US_TO_S = 1e-6  # conductance in µS times resistance in Ω gives a dimensionless product
 
 
 def _per_output(scale: Tensor) -> Tensor:
@@ -97,6 +100,7 @@ class AnalogMVM(nn.Module):
         self._program_version = 0
         self._cache: tuple[tuple[Any, ...], Tensor, Tensor] | None = None
         self._operands_cache: tuple[tuple[Any, ...], Tensor, Tensor] | None = None
+        self._array_cache: tuple[tuple[Any, ...], ProgrammedArray] | None = None
         self.reset_counters()
         shape = (self.n_row_tiles, hardware.tile_rows, self.n_col_tiles * hardware.tile_cols)
         n_dev = {DeviceModel.IDEAL: 0, DeviceModel.GAUSSIAN: 1, DeviceModel.PCM: 3}
@@ -165,7 +169,7 @@ class AnalogMVM(nn.Module):
             buf.copy_(draw.to(device=buf.device, dtype=buf.dtype))
         self.seed = seed
         self._program_version += 1
-        self._cache = self._operands_cache = None
+        self._cache = self._operands_cache = self._array_cache = None
 
     # --- static part: effective weights -------------------------------------------------
     def _weight_key(self) -> tuple[Any, ...]:
@@ -188,31 +192,53 @@ class AnalogMVM(nn.Module):
             return cache[1], cache[2]
         hw = self.hardware
         w = self.weight_matrix()
+        scale = self._weight_scale(w)
         if self._ideal_devices():
-            scale = self._weight_scale(w)
             # Float weights: E is W itself (no copy; the gradient lands on W directly).
             e = w if hw.weight_bits is None else (
                 quantize_ste(w / _per_output(scale), hw.weight_bits) * _per_output(scale))
         else:
-            tiles, scale = self.effective_tiles()
-            e = from_tiles(tiles, self.mvm_in, self.mvm_out) * _per_output(scale)
+            e = _DeviceRead.apply(w, scale, self._programmed_array(w.dtype))
         if cacheable:
             self._operands_cache = (key, e, scale)
         return e, scale
 
     def effective_tiles(self) -> tuple[Tensor, Tensor]:
         """``(w_tiles, w_scale)``: normalised effective weights per tile, shape
-        ``(R, tile_rows, C·tile_cols)``, and the digital weight scale (scalar or per
-        output). ``w_tiles·w_scale`` is what the crossbars compute with at read time."""
+        ``(R, tile_rows, C·tile_cols)`` (padding cells 0), and the digital weight scale
+        (scalar or per output). ``w_tiles·w_scale`` is what the crossbars compute with at
+        read time."""
         key = self._weight_key()
         param: Tensor = self.weight  # type: ignore[assignment]
         cacheable = not (torch.is_grad_enabled() and param.requires_grad)
         if cacheable and self._cache is not None and self._cache[0] == key:
             return self._cache[1], self._cache[2]
-        tiles, scale = self._compute_effective_tiles(self.weight_matrix())
+        hw = self.hardware
+        if self._ideal_devices():
+            w = self.weight_matrix()
+            scale = self._weight_scale(w)
+            w_hat = w / _per_output(scale)
+            if hw.weight_bits is not None:
+                w_hat = quantize_ste(w_hat, hw.weight_bits)
+        else:
+            e, scale = self._effective_operands()
+            w_hat = e / _per_output(scale)
+        tiles = to_tiles(w_hat, hw.tile_rows, hw.tile_cols)
         if cacheable:
             self._cache = (key, tiles, scale)
         return tiles, scale
+
+    def _programmed_array(self, dtype: torch.dtype) -> ProgrammedArray:
+        """The static factors of the programmed devices (:mod:`hadeq.analog.devices`) in
+        ``dtype``, built once per programming (and again after the draws are replaced,
+        e.g. by ``load_state_dict`` or ``.to()``)."""
+        xi = self.xi_devices
+        key = (self._program_version, xi._version, xi.data_ptr(), xi.device, dtype)
+        cached = self._array_cache
+        if cached is None or cached[0] != key:
+            array = ProgrammedArray.build(self.hardware, xi, self.mvm_in, self.mvm_out, dtype)
+            self._array_cache = cached = (key, array)
+        return cached[1]
 
     def _ideal_devices(self) -> bool:
         hw = self.hardware
@@ -224,44 +250,6 @@ class AnalogMVM(nn.Module):
         weight with respect to W is exactly identity."""
         dim = None if self.hardware.weight_scale == WeightScale.LAYER else 1
         return abs_max(w.detach(), dim).clamp_min(torch.finfo(w.dtype).tiny)
-
-    def _compute_effective_tiles(self, w: Tensor) -> tuple[Tensor, Tensor]:
-        hw = self.hardware
-        tiny = torch.finfo(w.dtype).tiny
-        scale = self._weight_scale(w)
-        w_hat = w / _per_output(scale)
-        if hw.weight_bits is not None:
-            # Quantize before padding so padded cells stay exactly 0.
-            w_hat = quantize_ste(w_hat, hw.weight_bits)
-        w_hat = to_tiles(w_hat, hw.tile_rows, hw.tile_cols)
-        if self._ideal_devices():
-            return w_hat, scale
-
-        span = hw.g_max_us - hw.g_min_us
-        g_pos = hw.g_min_us + span * torch.relu(w_hat)
-        g_neg = hw.g_min_us + span * torch.relu(-w_hat)
-        xi = self.xi_devices.to(dtype=w.dtype)
-        if hw.device_model == DeviceModel.GAUSSIAN:
-            sigma = hw.programming_noise * hw.g_max_us
-            g_pos = g_pos + sigma * xi[0, 0]
-            g_neg = g_neg + sigma * xi[0, 1]
-            diff = g_pos - g_neg
-        elif hw.device_model == DeviceModel.PCM:
-            args = (hw.g_max_us, hw.t_inference_s, hw.pcm_noise_scale)
-            p_prog, g_pos = pcm_conductance_us(g_pos, *args, xi[0, 0], xi[1, 0], xi[2, 0])
-            n_prog, g_neg = pcm_conductance_us(g_neg, *args, xi[0, 1], xi[1, 1], xi[2, 1])
-            diff = g_pos - g_neg
-            if hw.drift_compensation:
-                alpha = ((p_prog - n_prog).abs().sum()
-                         / (diff.abs().sum().clamp_min(tiny))).detach()
-                diff = diff * alpha
-        else:
-            diff = g_pos - g_neg
-        if hw.wire_resistance_ohm > 0.0:
-            eps = hw.wire_resistance_ohm * hw.g_max_us * _US_TO_S
-            load = ((g_pos + g_neg) / hw.g_max_us).detach()
-            diff = diff * ir_drop_factor(load, hw.tile_cols, eps)
-        return diff / span, scale
 
     def effective_weight(self) -> Tensor:
         """The ``(out, in)`` weight the hardware computes with (quantization, device
@@ -306,3 +294,23 @@ class AnalogMVM(nn.Module):
         gain, offset = amplifier_errors(self.xi_amplifiers[..., : self.mvm_out], hw, x.dtype)
         return TiledMVM.apply(x, e.to(x.dtype), bias, scale.to(x.dtype), gain, offset, hw,
                               generator)
+
+
+class _DeviceRead(torch.autograd.Function):
+    """The effective weight ``E`` in layer units through the device model of a
+    :class:`ProgrammedArray` (:meth:`ProgrammedArray.read`); backward
+    ``∂L/∂W = ∂L/∂E · ∂E/∂W``, the slope the array returns with ``E``: one
+    multiplication, itself differentiable."""
+
+    @staticmethod
+    def forward(ctx: Any, w: Tensor, scale: Tensor,  # type: ignore[override]
+                array: ProgrammedArray) -> Tensor:
+        e, slope = array.read(w, _per_output(scale))
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(slope)
+        return e
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
+        (slope,) = ctx.saved_tensors
+        return grad * slope, None, None

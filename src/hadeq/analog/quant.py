@@ -50,6 +50,12 @@ def round_levels(t: Tensor, bits: int, *, inplace: bool = False) -> Tensor:
     return j.add_(0.5).round_().sub_(0.5)  # one bit: the levels are ±½
 
 
+def quantize_(x: Tensor, bits: int) -> Tensor:
+    """The forward of :func:`quantize_ste` in place on ``x`` (no gradient)."""
+    step = level_step(bits)
+    return x.clamp_(-1.0, 1.0).add_(1.0).mul_(1.0 / step).round_().mul_(step).sub_(1.0)
+
+
 class _ClipRoundSTE(torch.autograd.Function):
     """Forward ``−1 + Δ·round((clip(x, −1, 1) + 1)/Δ)``; backward: the gradient of the
     clip alone (1 inside [−1, 1], 0 outside) — a straight-through estimator for the
