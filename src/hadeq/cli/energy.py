@@ -56,7 +56,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--in-features", type=int, default=64, help="input features (default 64)")
     p.add_argument("--out-features", type=int, default=10, help="output features (default 10)")
     p.add_argument("--iterations", default=None, metavar="K[,K...]",
-                   help="measured per-sample digital solver iterations (comma-separated)")
+                   help="measured per-sample digital solver iterations, or their mean "
+                        "(comma-separated)")
     p.add_argument("--settling-time-ns", default=None, metavar="T[,T...]",
                    help="measured per-sample analog settling times in ns (comma-separated)")
     p.add_argument("--solver", default=DIGITAL_SOLVER, choices=SOLVERS,
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     check_int("--history", args.history, 0, 1024)
     check_int("--samples", args.samples, 1, 10_000)
     check_range("--norm", args.norm, 0.0, 1.0, low_open=True, high_open=True)
-    iterations = _parse_list("--iterations", args.iterations, int)
+    iterations = _parse_list("--iterations", args.iterations, float)
     settling = _parse_list("--settling-time-ns", args.settling_time_ns, float)
     measured: dict[str, Any] = {}
     workload = DEQWorkload.dense(args.neurons, args.in_features, args.out_features)
@@ -139,6 +140,9 @@ def run(args: argparse.Namespace) -> int:
     digital = digital_deq_energy(workload, iterations, config, solver=args.solver,
                                  history=args.history)
     hybrid = hybrid_deq_energy(workload, settling, config, hardware=hardware)
+    measured_on = "checkpoint" if args.checkpoint is not None else "random core"
+    sources = {"iterations": "given" if args.iterations is not None else measured_on,
+               "settling": "given" if args.settling_time_ns is not None else measured_on}
     result = {
         "schema": "hadeq.energy/1",
         "model": {**model_info, "solver": args.solver, "history": args.history},
@@ -149,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
         "latency_ratio_digital_over_hybrid": digital.latency_ns / hybrid.latency_ns,
         "config": config.to_dict(),
         "hardware": hardware.to_dict(),
+        "inputs": _inputs(workload, hardware, None if args.checkpoint else args.hardware,
+                          digital.to_dict(), hybrid.to_dict(), sources),
+        "vs_bench": _vs_bench(sources, measured, args.solver, args.history,
+                              config.digital_precision),
     }
     text = dumps_json(result)
     if args.out:
@@ -158,6 +166,81 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_table(result))
     return 0
+
+
+def _inputs(workload: DEQWorkload, hardware: HardwareConfig, preset: str | None,
+            digital: dict[str, Any], hybrid: dict[str, Any],
+            sources: dict[str, str]) -> dict[str, Any]:
+    """What the two energy reports were computed from: the per-sample measurements (and
+    where each came from: ``given``, ``random core`` or ``checkpoint``), the workload's
+    sizes and the hardware fields the energy model reads."""
+    d, h = digital["counts"], hybrid["counts"]
+    return {
+        "sources": dict(sources),
+        "iterations_mean": d["iterations_mean"],
+        "iterations_max": d["iterations_max"],
+        "settling_time_ns_mean": h["settling_time_ns_mean"],
+        "settling_time_ns_max": h["settling_time_ns_max"],
+        "samples": {"iterations": int(d["samples"]), "settling": int(h["samples"])},
+        "workload": {
+            "neurons": workload.neurons,
+            "core_macs": workload.n_core_macs,
+            "core_weights": (workload.neurons**2 if workload.core_weights is None
+                             else workload.core_weights),
+            "injection_macs": sum(layer.n_macs for layer in workload.injection),
+            "head_macs": sum(layer.n_macs for layer in workload.head),
+            "injection": [[layer.in_features, layer.out_features]
+                          for layer in workload.injection],
+            "head": [[layer.in_features, layer.out_features] for layer in workload.head],
+        },
+        "hardware_fields": {name: getattr(hardware, name) for name in HARDWARE_FIELDS},
+        "hardware_preset": preset,
+    }
+
+
+BENCH_INPUTS = (
+    "`hadeq bench` prices each task with the same energy functions but other inputs: the "
+    "digital DEQ as its cheapest solver x precision design (picard, anderson, broyden at "
+    "fp32, fp16, int8) whose quality stays within 0.5 % of fp32 Anderson's, with that "
+    "design's iterations on its own float-trained weights, and the physics-aware hybrid "
+    "with its settling (relative residual 1e-3) on the headline chip; each over 256 test "
+    "inputs, with each trained model's layer sizes, averaged over seeds.")
+"""What the bench's energy ratio is computed from (see :mod:`hadeq.bench.assemble`)."""
+
+
+def _vs_bench(sources: dict[str, str], measured: dict[str, Any], solver: str,
+              history: int, precision: str) -> str:
+    """Why this command's ratio differs from the one ``hadeq bench`` reports for a model
+    of the same kind: the same energy functions, other inputs."""
+    names = {"iterations": "iterations", "settling": "settling times"}
+    parts = [BENCH_INPUTS]
+    for origin in ("random core", "checkpoint"):
+        what = " and ".join(names[k] for k, v in sources.items() if v == origin)
+        if not what:
+            continue
+        if origin == "random core":
+            parts.append(
+                f"The {what} here come from a random contractive core (||W||_2 = "
+                f"{measured['norm']}, seed {measured['seed']}; settling to |z - z*| <= 1e-3) "
+                f"on random inputs, with this command's dense layer sizes, not from a "
+                "trained model, so its ratio differs from the bench's.")
+        else:
+            parts.append(
+                f"The {what} here come from this one checkpoint (iterations on its "
+                f"weights made ideal, settling on its own chip without read noise) over its "
+                f"first {measured['samples']} test inputs (--samples); the bench takes the "
+                "digital DEQ's iterations from another, float-trained model, over more "
+                "inputs and seeds, so its ratio for the same task differs.")
+    given = " and ".join(names[k] for k, v in sources.items() if v == "given")
+    if given:
+        parts.append(f"The {given} here are the ones given on the command line.")
+    parts.append("To price a bench cell's measured iterations and settling time, pass them "
+                 "with --iterations and --settling-time-ns (and --checkpoint for its layer "
+                 "sizes).")
+    parts.append(f"This command prices the digital DEQ as {solver} (history {history}) at "
+                 f"{precision}; choose with --solver, --history and --set "
+                 "digital_precision=...")
+    return " ".join(parts)
 
 
 SETTLE_TOL = C.TORCHDEQ_F_TOL
@@ -204,4 +287,34 @@ def _table(result: dict[str, Any]) -> str:
         f"energy ratio digital/hybrid = {result['energy_ratio_digital_over_hybrid']:.2f}, "
         f"latency ratio = {result['latency_ratio_digital_over_hybrid']:.2f}"
     )
+    inp, model = result["inputs"], result["model"]
+    w = inp["workload"]
+    src = inp["sources"]
+    hw = ", ".join(f"{k}={v:g}" for k, v in inp["hardware_fields"].items())
+    preset = f" (preset {inp['hardware_preset']})" if inp["hardware_preset"] else ""
+    layers = ", ".join(f"{a}->{b}" for a, b in w["injection"])
+    head = ", ".join(f"{a}->{b}" for a, b in w["head"])
+    lines += [
+        "",
+        "inputs:",
+        f"  digital iterations  mean {inp['iterations_mean']:.2f}, max "
+        f"{inp['iterations_max']:g} over {inp['samples']['iterations']} sample(s) "
+        f"({src['iterations']}); priced as {model['solver']}, history {model['history']}",
+        f"  analog settling     mean {inp['settling_time_ns_mean']:.1f} ns, max "
+        f"{inp['settling_time_ns_max']:.1f} ns over {inp['samples']['settling']} sample(s) "
+        f"({src['settling']})",
+        f"  core                {w['neurons']} neurons, {w['core_macs']} MACs per "
+        f"iteration, {w['core_weights']} weights",
+        f"  digital layers      injection {layers} ({w['injection_macs']} MACs), head "
+        f"{head} ({w['head_macs']} MACs)",
+        f"  hardware            {hw}{preset}",
+        "",
+        _wrap(result["vs_bench"]),
+    ]
     return "\n".join(lines)
+
+
+def _wrap(text: str) -> str:
+    import textwrap
+
+    return textwrap.fill(text, width=92)
