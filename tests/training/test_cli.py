@@ -151,3 +151,49 @@ def test_help_describes_the_command(command: str, capsys) -> None:
     text = capsys.readouterr().out
     assert "--set" in text and "--json" in text
     assert ("checkpoint" in text) and len(text) > 800
+
+
+def test_evaluate_reports_time_to_equilibrium_in_ns(trained, capsys) -> None:
+    config, out = trained
+    _ensure_trained(config, out, capsys)
+    assert main(["evaluate", str(out), "--json", "--settle-samples", "16"]) == 0
+    t = json.loads(capsys.readouterr().out)["time_to_equilibrium"]
+    a, d = t["settling"], t["digital"]
+    assert t["samples"] == 16 and t["tol"] == 1e-3 and a["tau_ns"] == 10.0
+    assert a["settled_fraction"] == 1.0
+    assert 0 < a["settling_time_ns_mean"] <= a["settling_time_ns_p99"]
+    assert a["settling_time_ns_p99"] <= a["settling_time_ns_max"]
+    assert d["solver"] == "anderson" and d["iterations_mean"] >= 1
+    # The loop obeys tau dz/dt = f(z) - z: on a chip twice as slow it settles twice as late
+    # (up to the fixed 0.5 ns Euler step).
+    assert main(["evaluate", str(out), "--json", "--settle-samples", "16",
+                 "--set", "hardware.tau_ns=20"]) == 0
+    slow = json.loads(capsys.readouterr().out)["time_to_equilibrium"]
+    assert slow["settling"]["settling_time_ns_mean"] == pytest.approx(
+        2 * a["settling_time_ns_mean"], rel=0.1)
+    assert slow["digital"] == d  # the digital DEQ does not depend on the chip
+
+    assert main(["evaluate", str(out), "--settle-samples", "16"]) == 0
+    table = capsys.readouterr().out
+    settling = next(line for line in table.splitlines() if line.startswith("analog settling"))
+    assert f"mean {a['settling_time_ns_mean']:.1f} ns" in settling
+    assert f"p99 {a['settling_time_ns_p99']:.1f} ns" in settling and "16 test inputs" in settling
+    assert "Anderson iterations" in table
+    assert main(["evaluate", str(out), "--json", "--settle-samples", "0"]) == 0
+    assert "time_to_equilibrium" not in json.loads(capsys.readouterr().out)
+    assert main(["evaluate", str(out), "--settle-samples", "-1"]) == 2
+    assert "--settle-samples" in _one_error_line(capsys)
+
+
+def test_energy_of_a_checkpoint_says_where_its_inputs_came_from(trained, capsys) -> None:
+    config, out = trained
+    _ensure_trained(config, out, capsys)
+    assert main(["energy", "--checkpoint", str(out), "--samples", "4", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    inputs = data["inputs"]
+    assert inputs["sources"] == {"iterations": "checkpoint", "settling": "checkpoint"}
+    assert inputs["workload"]["neurons"] == 16 and inputs["hardware_preset"] is None
+    assert inputs["iterations_mean"] == pytest.approx(data["measured"]["iterations_mean"])
+    assert inputs["settling_time_ns_mean"] == pytest.approx(
+        data["measured"]["settling_time_ns"])
+    assert "this one checkpoint" in data["vs_bench"] and "first 4 test inputs" in data["vs_bench"]

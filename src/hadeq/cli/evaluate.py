@@ -7,9 +7,11 @@ import json
 import math
 from typing import Any
 
+from torch import Tensor
+
 from hadeq.analog import HardwareConfig
 from hadeq.errors import ConfigError
-from hadeq.models import HadeqModel
+from hadeq.models import AnalogCoreDEQ, HadeqModel
 from hadeq.training import evaluate_model, load_trained
 from hadeq.training.checkpoint import jsonable
 from hadeq.training.config import apply_overrides
@@ -22,6 +24,12 @@ and score the test set: task metrics (accuracy, relative L2, ...), solver statis
 (mean/max iterations, non-converged and stagnated samples) and, for analog models, the
 metrics of the same weights on ideal hardware and the SNR (dB) of the core equilibrium
 z* against the ideal one.
+
+For a hybrid DEQ it also measures time to equilibrium on the first --settle-samples test
+inputs, as the bench does: the analog loop's settling time in ns (mean and 99th
+percentile; Euler-simulated on the programmed evaluation chip without read noise, to
+relative residual 1e-3, step 0.5 ns, tau = the chip's tau_ns) next to the digital DEQ's
+Anderson iterations to the same residual on the same weights made ideal.
 
 The hardware is the run's eval_hardware (or the model's training hardware); change it
 with --set (repeatable), VALUE read as a YAML scalar:
@@ -46,8 +54,43 @@ def register(subparsers: Any) -> None:
                    help="programming seed of the chip (default: the run's eval_seed)")
     p.add_argument("--batch-size", type=int, default=None,
                    help="samples per forward pass (default: the run's eval_batch_size)")
+    p.add_argument("--settle-samples", type=int, default=DEFAULT_SETTLE_SAMPLES, metavar="N",
+                   help="hybrid DEQs: test inputs on which settling time and digital "
+                        f"iterations are measured (default {DEFAULT_SETTLE_SAMPLES}; 0: skip)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=run)
+
+
+DEFAULT_SETTLE_SAMPLES = 64
+"""Test inputs on which ``hadeq evaluate`` measures settling (the bench uses 256)."""
+
+
+def time_to_equilibrium(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig,
+                        seed: int) -> dict[str, Any]:
+    """Settling of the analog loop (ns) and the digital DEQ's iterations on inputs ``x``,
+    measured as the bench measures them (:mod:`hadeq.bench.measure`)."""
+    from hadeq.bench.measure import Settling, analog_settling, digital_iterations
+    from hadeq.cli.energy import SETTLE_DT_NS, SETTLE_TOL
+
+    analog = analog_settling(model, x, Settling(hardware, SETTLE_TOL, SETTLE_DT_NS), seed)
+    digital = digital_iterations(model, x, SETTLE_TOL)
+    return {
+        "samples": int(x.shape[0]),
+        "tol": SETTLE_TOL,
+        "settling": {
+            "settling_time_ns_mean": analog["settling_time_ns"],
+            "settling_time_ns_p99": analog["settling_time_ns_p99"],
+            "settling_time_ns_max": analog["settling_time_ns_max"],
+            "settled_fraction": analog["converged_fraction"],
+            "tau_ns": analog["tau_ns"],
+            "dt_ns": analog["dt_ns"],
+        },
+        "digital": {
+            "solver": "anderson",
+            "iterations_mean": digital["iterations_mean"],
+            "converged_fraction": digital["converged_fraction"],
+        },
+    }
 
 
 def _hardware_section(model: HadeqModel, eval_hardware: HardwareConfig | None,
@@ -70,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         check_int("--seed", args.seed, 0, 2**63 - 1)
     if args.batch_size is not None:
         check_int("--batch-size", args.batch_size, 1, 1 << 24)
+    check_int("--settle-samples", args.settle_samples, 0, 1 << 20)
     model, config, ckpt = load_trained(args.checkpoint)
     hardware = _hardware_section(model, config.eval_hardware_config, args.overrides)
     seed = config.eval_seed if args.seed is None else args.seed
@@ -90,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
         "hardware": to_dict(hardware),
         **result,
     }
+    if isinstance(model, AnalogCoreDEQ) and args.settle_samples > 0:
+        out["time_to_equilibrium"] = time_to_equilibrium(model, x[:args.settle_samples],
+                                                         hardware, seed)
     if args.json:
         print(json.dumps(jsonable(out), indent=2))
         return 0
@@ -112,12 +159,33 @@ def run(args: argparse.Namespace) -> int:
     s = result["solver"]
     if s.get("samples"):
         rows.append(("solver iterations", f"mean {s['iterations_mean']:.1f}, "
-                                          f"max {s['iterations_max']}"))
+                                          f"max {s['iterations_max']} (the model's solver, "
+                                          "this chip)"))
         rows.append(("non-converged", f"{s['nonconverged']} (stagnated {s['stagnated']}, "
                                       f"non-finite {s['nonfinite']})"))
         if "settling_time_ns_mean" in s:
             rows.append(("settling time", f"{s['settling_time_ns_mean']:.1f} ns (mean)"))
+    if "time_to_equilibrium" in out:
+        rows.extend(_time_rows(out["time_to_equilibrium"]))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
     return 0
+
+
+def _ns(value: float) -> str:
+    return f"{value:.1f} ns" if math.isfinite(value) else "not settled"
+
+
+def _time_rows(t: dict[str, Any]) -> list[tuple[str, str]]:
+    a, d = t["settling"], t["digital"]
+    settled = (f"{100 * a['settled_fraction']:.0f} % settled"
+               if a["settled_fraction"] < 1 else "all settled")
+    return [
+        ("analog settling", f"mean {_ns(a['settling_time_ns_mean'])}, p99 "
+                            f"{_ns(a['settling_time_ns_p99'])} over {t['samples']} test "
+                            f"inputs ({settled}; to residual {t['tol']:g}, tau "
+                            f"{a['tau_ns']:g} ns, no read noise)"),
+        ("digital DEQ", f"{d['iterations_mean']:.1f} Anderson iterations (mean) to the "
+                        "same residual, same inputs, ideal weights"),
+    ]
