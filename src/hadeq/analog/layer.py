@@ -55,7 +55,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hadeq.analog.config import DeviceModel, HardwareConfig, WeightScale
-from hadeq.analog.converters import amplifier_errors
+from hadeq.analog.converters import adc_units, amplifier_errors
 from hadeq.analog.crossbar import tile_grid, to_tiles
 from hadeq.analog.devices import ProgrammedArray
 from hadeq.analog.mvm import TiledMVM
@@ -259,6 +259,28 @@ class AnalogMVM(nn.Module):
         return e.clone() if e is self.weight or e._base is self.weight else e
 
     # --- the analog MVM -----------------------------------------------------------------
+    def read_noise_level(self) -> float | None:
+        """``ρ`` with which the noise of one read of every output is at most ``ρ·max|x|``
+        (``x`` the input vector), in layer units: with a dynamic input range
+        (``input_range`` None) a tile output carries read noise ``read_noise·FS`` and the
+        ADC's rounding (std ``lsb/√12``), ``FS = max|x|·w_scale``, and the ``R`` row tiles'
+        partial sums add up, so ``ρ = w_scale·√R·√(read_noise² + lsb²/12)``. None with a
+        fixed input range (the noise is then not proportional to ``max|x|``); 0 without
+        noise. The noise level :class:`hadeq.DEQ` takes to stop a noisy solve at its
+        floor."""
+        hw = self.hardware
+        if hw.input_range is not None:
+            return None
+        var = hw.read_noise ** 2
+        if hw.output_bits is not None:
+            lsb = adc_units(hw)[1]
+            var += lsb * lsb / 12.0
+        if var == 0.0:
+            return 0.0
+        with torch.no_grad():
+            scale = self._effective_operands()[1]
+        return float(scale.max()) * math.sqrt(self.n_row_tiles * var)
+
     def reset_counters(self) -> None:
         """Set every operation counter to zero."""
         for name in _COUNTERS:

@@ -160,6 +160,11 @@ class AnalogSpectralMix(AnalogMVM):
             scale = scale.reshape(k, 1, c_out)
         return y * (x_range * scale.to(x.dtype))
 
+    def read_noise_level(self) -> None:
+        """None: the read noise of a mode is relative to its coefficients' range, which
+        does not bound the field's noise by a multiple of ``max|z|``."""
+        return None
+
     def _count_modes(self, batch: int, h: int, w: int) -> None:
         n, m = batch * self.modes**2, self.modes
         self.n_vectors += n

@@ -2,7 +2,10 @@
 
 Cells are independent (they can run in parallel processes or on a cluster) and cached:
 a cell's result is written atomically to ``cells/<key>.json``, where ``key`` hashes the
-cell's full description and the hadeq version, so a rerun skips finished cells.
+cell's full description and the hadeq version, so a rerun skips finished cells. A cell's
+training lives in a folder named after the cell, ``runs/<task>/<role>/seed<seed>``, which
+records the key of the cell it belongs to (:data:`RUN_KEY_FILE`): a folder left by an
+earlier configuration of the same cell is never resumed as if it were this one.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -20,6 +24,7 @@ import torch
 import hadeq
 from hadeq.analog import HardwareConfig
 from hadeq.bench import measure
+from hadeq.errors import ConfigError
 from hadeq.io import write_json_atomic
 from hadeq.models import parameter_count
 from hadeq.tasks import get_task
@@ -72,10 +77,57 @@ class Cell:
         return f"{self.task}/{self.role}/seed{self.seed}"
 
 
+RUN_KEY_FILE = "cell.json"
+"""In a cell's run folder: the key and label of the cell whose training the folder holds."""
+
+
+def run_dir(cell: Cell, root: str) -> str:
+    """Where ``cell`` trains: ``<root>/runs/<task>/<role>/seed<seed>`` (a ``reg:<term>``
+    role becomes the folder ``reg-<term>``)."""
+    return os.path.join(root, "runs", cell.task, cell.role.replace(":", "-"),
+                        f"seed{cell.seed}")
+
+
+def run_dir_key(path: str) -> str | None:
+    """The cell key recorded in run folder ``path``: None when the folder is absent or
+    empty, ``""`` when it holds files but no readable key (not a folder hadeq made)."""
+    if not os.path.isdir(path) or not os.listdir(path):
+        return None
+    try:
+        with open(os.path.join(path, RUN_KEY_FILE), encoding="utf-8") as fh:
+            key = json.load(fh).get("key")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return key if isinstance(key, str) else ""
+
+
+def claim_run_dir(cell: Cell, root: str) -> str:
+    """``cell``'s run folder, recording its key (written before any training). A folder
+    that records another key (the cell's configuration or hadeq changed since it trained
+    there) is emptied first; a folder with files but no key is refused."""
+    path, key = run_dir(cell, root), cell.key()
+    found = run_dir_key(path)
+    if found == "":
+        raise ConfigError("out", path, f"a bench run folder (it holds files but no "
+                          f"{RUN_KEY_FILE}; move them away)")
+    if found is not None and found != key:
+        shutil.rmtree(path)
+    if found != key:
+        os.makedirs(path, exist_ok=True)
+        write_json_atomic(os.path.join(path, RUN_KEY_FILE),
+                          {"key": key, "label": cell.label, "hadeq": hadeq.__version__})
+    return path
+
+
+def result_path(cell: Cell, root: str) -> str:
+    """The cache file of ``cell``'s result: ``<root>/cells/<key>.json``."""
+    return os.path.join(root, "cells", f"{cell.key()}.json")
+
+
 def run_cell(cell: Cell, root: str) -> dict[str, Any]:
     """Train and measure ``cell`` (or return its cached result)."""
     key = cell.key()
-    path = os.path.join(root, "cells", f"{key}.json")
+    path = result_path(cell, root)
     if os.path.exists(path):
         with open(path, encoding="utf-8") as fh:
             cached = json.load(fh)
@@ -92,9 +144,10 @@ def run_cell(cell: Cell, root: str) -> dict[str, Any]:
         if task.kind == "control":
             from hadeq.bench.control import train_and_measure_control
 
-            result = train_and_measure_control(cell, task, os.path.join(root, "runs", key))
+            # imitation training is short and keeps no run folder
+            result = train_and_measure_control(cell, task, run_dir(cell, root))
         else:
-            result = _train_and_measure(cell, task, os.path.join(root, "runs", key))
+            result = _train_and_measure(cell, task, claim_run_dir(cell, root))
     result.update(key=key, label=cell.label, cell=asdict(cell),
                   wall_time_s=time.perf_counter() - start)
     write_json_atomic(path, result)

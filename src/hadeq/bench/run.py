@@ -6,6 +6,7 @@ import concurrent.futures as futures
 import datetime
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -14,7 +15,14 @@ from tqdm import tqdm
 
 from hadeq.analog.config import HardwareConfig
 from hadeq.bench.assemble import assemble_task
-from hadeq.bench.cells import Cell, Evaluation, run_cell
+from hadeq.bench.cells import (
+    Cell,
+    Evaluation,
+    result_path,
+    run_cell,
+    run_dir,
+    run_dir_key,
+)
 from hadeq.bench.environment import environment
 from hadeq.bench.measure import Settling
 from hadeq.bench.report import write_report
@@ -78,24 +86,106 @@ def _is_control(plan: TaskPlan) -> bool:
     return get_task(plan.task).kind == "control"
 
 
+class CellProgress:
+    """What the progress bar says: the cells running now (by label) and, per task, an
+    estimate of the time its remaining cells need, from the wall time of its cells
+    finished so far (cells served from the cache count with their recorded time)."""
+
+    def __init__(self, cells: list[Cell], jobs: int, cached: set[int] | None = None) -> None:
+        self.cells = cells
+        self.jobs = jobs
+        self.cached = set(cached or ())
+        """Cells whose result is in the cache: they take no time."""
+        self.started: dict[int, float] = {}
+        self.finished: dict[int, float] = {}
+
+    def start(self, i: int, now: float | None = None) -> None:
+        self.started[i] = time.perf_counter() if now is None else now
+
+    def finish(self, i: int, wall_time_s: float) -> None:
+        self.started.pop(i, None)
+        self.finished[i] = wall_time_s
+
+    def estimates(self, now: float | None = None) -> dict[str, float | None]:
+        """Per task with cells left: seconds until they are done at ``jobs`` cells at a
+        time (None: no cell of the task has finished yet, nothing to estimate from)."""
+        now = time.perf_counter() if now is None else now
+        out: dict[str, float | None] = {}
+        for task in dict.fromkeys(c.task for c in self.cells):
+            mine = [i for i, c in enumerate(self.cells) if c.task == task]
+            done = [self.finished[i] for i in mine if i in self.finished]
+            left = [i for i in mine if i not in self.finished and i not in self.cached]
+            if not left:
+                continue
+            if not done:
+                out[task] = None
+                continue
+            mean = sum(done) / len(done)
+            work = sum(max(mean - (now - self.started[i]), 0.0) if i in self.started else mean
+                       for i in left)
+            out[task] = work / self.jobs
+        return out
+
+    def text(self, now: float | None = None) -> str:
+        """``running <labels> | left: <task> ~<time>, ...`` (``done`` at the end)."""
+        running = ", ".join(self.cells[i].label for i in sorted(self.started))
+        left = ", ".join(f"{task} {_duration(t)}" for task, t in self.estimates(now).items())
+        if not running and not left:
+            return "done"
+        return f"running {running or '-'}" + (f" | left: {left}" if left else "")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"~{seconds}s"
+    if seconds < 3600:
+        return f"~{seconds // 60}m{seconds % 60:02d}s"
+    return f"~{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+REFRESH_S = 5.0
+"""How often the progress bar's running cells and estimates are redrawn."""
+
+
 def run_local(cells: list[Cell], root: str, jobs: int, progress: bool) -> list[dict[str, Any]]:
-    """Run cells in this process (``jobs == 1``) or in ``jobs`` worker processes."""
-    bar = tqdm(total=len(cells), desc="bench", unit="cell", disable=not progress)
+    """Run cells in this process (``jobs == 1``) or in ``jobs`` worker processes, at most
+    ``jobs`` at a time in the order given (so the bar names exactly the running cells)."""
+    bar = tqdm(total=len(cells), desc="bench", unit="cell", disable=not progress,
+               dynamic_ncols=True)
+    state = CellProgress(cells, jobs, {i for i, c in enumerate(cells)
+                                       if os.path.exists(result_path(c, root))})
     results: dict[int, dict[str, Any]] = {}
+
+    def finish(i: int, result: dict[str, Any]) -> None:
+        results[i] = result
+        state.finish(i, float(result.get("wall_time_s", 0.0)))
+        bar.update()
+
     try:
         if jobs == 1:
             for i, c in enumerate(cells):
-                bar.set_postfix_str(c.label)
-                results[i] = run_cell(c, root)
-                bar.update()
+                state.start(i)
+                bar.set_postfix_str(state.text(), refresh=True)
+                finish(i, run_cell(c, root))
         else:
             context = multiprocessing.get_context("spawn")
             with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                pending = {pool.submit(run_cell, c, root): i for i, c in enumerate(cells)}
-                for done in futures.as_completed(pending):
-                    results[pending[done]] = done.result()
-                    bar.set_postfix_str(cells[pending[done]].label)
-                    bar.update()
+                queue = list(enumerate(cells))
+                pending: dict[futures.Future[dict[str, Any]], int] = {}
+                while queue or pending:
+                    while queue and len(pending) < jobs:
+                        i, c = queue.pop(0)
+                        pending[pool.submit(run_cell, c, root)] = i
+                        state.start(i)
+                    bar.set_postfix_str(state.text(), refresh=True)
+                    done, _ = futures.wait(pending, timeout=REFRESH_S,
+                                           return_when=futures.FIRST_COMPLETED)
+                    for future in done:
+                        finish(pending.pop(future), future.result())
+        bar.set_postfix_str(state.text(), refresh=True)
     finally:
         bar.close()
     return [results[i] for i in range(len(cells))]
@@ -134,6 +224,24 @@ def run_ray(cells: list[Cell], root: str, jobs: int, progress: bool) -> list[dic
 EXECUTORS: dict[str, Executor] = {"local": run_local, "ray": run_ray}
 
 
+def stale_run_dirs(cells: list[Cell], root: str) -> list[str]:
+    """Run folders of the cells still to train that hold another configuration's training
+    (they will be replaced). Raises :class:`ConfigError` before any work when such a
+    folder holds files but no cell key (hadeq did not make it)."""
+    stale = []
+    for cell in cells:
+        if os.path.exists(result_path(cell, root)):
+            continue
+        path = run_dir(cell, root)
+        found = run_dir_key(path)
+        if found == "":
+            raise ConfigError("out", path, "a bench run folder (it holds files but no cell "
+                              "key; move them away)")
+        if found is not None and found != cell.key():
+            stale.append(path)
+    return stale
+
+
 def run_suite(suite: SuiteConfig, out_root: str = "results", *, jobs: int = 1,
               executor: str = "local", progress: bool = True,
               energy: EnergyConfig | None = None,
@@ -151,6 +259,9 @@ def run_suite(suite: SuiteConfig, out_root: str = "results", *, jobs: int = 1,
                                "tasks": tuple(t for t in suite.tasks if t.task in wanted)})
     start = time.perf_counter()
     cells = plan_cells(suite)
+    for path in stale_run_dirs(cells, out_dir):
+        print(f"bench: {path} holds an earlier configuration of its cell: it is replaced",
+              file=sys.stderr)
     outcomes = EXECUTORS[executor](cells, out_dir, jobs, progress)
     tasks: dict[str, Any] = {}
     for plan in suite.tasks:

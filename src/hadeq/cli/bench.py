@@ -16,7 +16,12 @@ the simulated hardware, digital solver iterations, analog settling time, energy 
 inference and core SNR, sweep weight bits and read noise, ablate the physics-informed
 regularizers, and vary the decisive energy assumptions. Writes
 OUT/SUITE/results.json (schema hadeq.bench/1), OUT/SUITE/report.md and PNG plots.
-Finished cells are cached by a hash of their configuration: a rerun skips them.
+Finished cells are cached by a hash of their configuration (OUT/SUITE/cells/KEY.json): a
+rerun skips them. Each cell trains in OUT/SUITE/runs/TASK/ROLE/seedN, a folder that records
+the cell's key: an interrupted cell resumes there, and a folder left by an earlier
+configuration of the same cell is replaced (the run says so), never resumed. The progress
+bar names the cells running and, per task, the time its remaining cells should take
+(estimated from its finished ones).
 
 suites:
   quick       digits, Darcy 32², pendulum; small models, 2 seeds (the default)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,13 @@ class DEQ(nn.Module):
     when ``loss.backward()`` runs it (the layer keeps no statistics of its own, so a
     caller never sees those of another batch).
 
+    ``noise_floor``, if given, is the noise level ``ρ`` of ``f`` for this solve
+    (:attr:`hadeq.solvers.IterateOptions.noise_floor`, e.g. from the read noise of the
+    analog hardware ``f`` runs on): samples whose residual falls to the floor that noise
+    sets stop there, marked ``stagnated``. Samples at a noise floor are reported apart
+    from those that did not converge, and do not trigger the ``warn_unconverged``
+    warning.
+
     Options are given as a :class:`DEQConfig` or as its fields by keyword; unknown or
     out-of-range options raise :class:`hadeq.ConfigError` naming the option.
     """
@@ -61,19 +69,14 @@ class DEQ(nn.Module):
 
     def forward(self, f: Map, z0: Tensor, proxy: Map | None = None, *,
                 on_backward: Callable[[SolverStats], None] | None = None,
-                ) -> tuple[Tensor, SolverStats]:
+                noise_floor: float | None = None) -> tuple[Tensor, SolverStats]:
         differentiable = torch.is_grad_enabled()
         method, options = self._forward_solver if self.training else self._eval_solver
+        if noise_floor is not None and noise_floor != options.noise_floor:
+            options = dataclasses.replace(options, noise_floor=noise_floor)
         z_star, stats = iterate(method, f, z0, options)
-        if self.config.warn_unconverged and not stats.all_converged:
-            n = int((~stats.converged).sum())
-            warnings.warn(
-                f"DEQ forward: {n} of {stats.batch_size} samples did not converge "
-                f"({stats.solver}, residual max {float(stats.residual.max()):.2e} > tol "
-                f"{stats.tol:g}; stagnated {int(stats.stagnated.sum())})",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+        if self.config.warn_unconverged:
+            _warn_unconverged("DEQ forward", stats)
         if not differentiable:
             return z_star, stats
         g = proxy if proxy is not None else f
@@ -107,14 +110,8 @@ class DEQ(nn.Module):
         """The fixed point ``y = vjp(y) + grad`` of the adjoint equation, ``vjp = y ↦ yᵀJ``."""
         method, options = self._backward_solver
         y, stats = iterate(method, lambda y: vjp(y) + grad, grad, options)
-        if self.config.warn_unconverged and not stats.all_converged:
-            n = int((~stats.converged).sum())
-            warnings.warn(
-                f"DEQ implicit backward: the adjoint solve left {n} of {stats.batch_size} "
-                f"samples unconverged (residual max {float(stats.residual.max()):.2e})",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+        if self.config.warn_unconverged:
+            _warn_unconverged("DEQ implicit backward: the adjoint solve", stats)
         return y, stats
 
 
@@ -144,6 +141,23 @@ class _ImplicitAdjoint(torch.autograd.Function):
             return product
 
         return ctx.solve(vjp, grad), None, None
+
+
+def _warn_unconverged(what: str, stats: SolverStats) -> None:
+    """Warn about the samples that neither converged nor stopped at a noise floor."""
+    failed = stats.unconverged
+    n = int(failed.sum())
+    if n == 0:
+        return
+    at_floor = int(stats.stagnated.sum())
+    floor = f"; {at_floor} more stopped at their noise floor" if at_floor else ""
+    warnings.warn(
+        f"{what}: {n} of {stats.batch_size} samples did not converge ({stats.solver}, "
+        f"residual max {float(stats.residual[failed].max()):.2e} > tol {stats.tol:g} after "
+        f"{int(stats.iterations[failed].max())} iterations{floor})",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def _with_value(value: Tensor, carrier: Tensor) -> Tensor:

@@ -193,13 +193,27 @@ class AnalogCoreDEQ(HadeqModel):
         proxy = self._frozen_map if c.proxy == "frozen" else self._clean_map
         return solved, batched(proxy, u)
 
+    def _noise_floor(self) -> float | None:
+        """The read-noise level ``ρ`` of the solved hardware map (its loop layers' in
+        quadrature; σ is 1-Lipschitz), so the solve stops at the floor it sets; None when
+        the solved map has no read noise of that form (the float map, or the
+        ``analog_relaxation`` solver, which adds the loop's noise itself)."""
+        c = self.config
+        solver = c.deq.solver if self.training else (c.deq.eval_solver or c.deq.solver)
+        if not self.uses_hardware() or solver == RELAXATION:
+            return None
+        levels = [layer.read_noise_level() for layer in self.loop_layers()]
+        if any(level is None for level in levels):
+            return None
+        return math.sqrt(sum(level * level for level in levels))  # type: ignore[operator]
+
     def equilibrium(self, u: Tensor) -> ModelOutput:
         """Solve for ``z*`` with injection ``u`` and read it with the ADC; the record's
         ``output`` is the head's output."""
         solved, proxy = self.maps(u)
         adjoint: list[SolverStats] = []
         z_star, stats = self.deq(solved, torch.zeros_like(u), proxy=proxy,
-                                 on_backward=adjoint.append)
+                                 on_backward=adjoint.append, noise_floor=self._noise_floor())
         z = self.adc_read(z_star)
         return ModelOutput(self.head(z), solves=(stats,), z_star=z_star, z=z, u=u,
                            backward=adjoint)

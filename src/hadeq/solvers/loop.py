@@ -8,6 +8,7 @@ residual trace. Solvers only propose the next iterate (:class:`FixedPointSolver.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -34,6 +35,23 @@ def residual(z: Tensor, fz: Tensor, options: IterateOptions) -> Tensor:
         scale = torch.maximum(norm(fz, dim=1), norm(z, dim=1))
         return torch.linalg.vector_norm(r, dim=1) / scale.clamp_min(torch.finfo(fz.dtype).tiny)
     return (r.abs() / (options.tol + options.rtol * z.abs())).amax(dim=1)
+
+
+def noise_floor(z: Tensor, fz: Tensor, options: IterateOptions) -> Tensor:
+    """Per-sample residual, in the ``stop_mode`` measure, that noise of std
+    ``options.noise_floor·max|z|`` in every element of ``f(z)`` gives on its own at the
+    exact fixed point (see :attr:`IterateOptions.noise_floor`)."""
+    d = z.shape[1]
+    std = options.noise_floor * z.abs().amax(dim=1)
+    if options.stop_mode == "mixed":
+        low = z.abs().amin(dim=1)
+        return std * math.sqrt(2.0 * math.log(max(d, 2))) / (options.tol + options.rtol * low)
+    floor = std * math.sqrt(d)
+    if options.stop_mode == "rel":
+        norm = torch.linalg.vector_norm
+        scale = torch.maximum(norm(fz, dim=1), norm(z, dim=1))
+        floor = floor / scale.clamp_min(torch.finfo(fz.dtype).tiny)
+    return floor
 
 
 class _ActiveMap:
@@ -90,6 +108,9 @@ def _iterate(
     iterations = torch.zeros(batch, dtype=torch.long, device=z0.device)
     stagnated = torch.zeros(batch, dtype=torch.bool, device=z0.device)
     nonfinite = torch.zeros(batch, dtype=torch.bool, device=z0.device)
+    floors = (torch.full((batch,), torch.nan, dtype=z0.dtype, device=z0.device)
+              if options.noise_floor > 0.0 else None)
+    last_res = torch.full_like(best_res, torch.inf)
     trace: list[Tensor] = []
     window = options.stagnation_window
     history: deque[Tensor] = deque(maxlen=window + 1)
@@ -130,6 +151,15 @@ def _iterate(
                 now = best_res.index_select(0, active)
                 stalled = (now > (1.0 - options.stagnation_decrease) * old) & ~converged & ~bad
 
+        if floors is not None:
+            floor = noise_floor(z, fz, options)
+            # An iterate is built from earlier noisy evaluations, so its residual stays
+            # above the floor (√2·ν for one earlier evaluation, ≈ ν for averaging steps):
+            # within 2ν, and no longer halving per iteration, it is at the floor.
+            previous = last_res.index_select(0, active)
+            at_floor = (res <= 2.0 * floor) & (res > 0.5 * previous) & ~converged & ~bad
+            last_res.index_copy_(0, active, res)
+            stalled = at_floor if stalled is None else stalled | at_floor
         finished = converged | bad if stalled is None else converged | bad | stalled
         if options.per_sample:
             done = finished
@@ -140,6 +170,9 @@ def _iterate(
         # The bookkeeping below only has work to do in the rare cases it guards.
         if stalled is not None:
             stagnated.index_fill_(0, active[stalled & done], True)
+        if floors is not None:
+            stop = done.nonzero().squeeze(1)
+            floors.index_copy_(0, active.index_select(0, stop), floor.index_select(0, stop))
         if not all_finite:
             nonfinite.index_fill_(0, active[bad], True)
 
@@ -175,4 +208,6 @@ def _iterate(
         nonfinite=nonfinite,
         trace=torch.stack(trace),
     )
+    if floors is not None:
+        stats.extras["noise_floor"] = floors
     return best_z.view(shape), solver.postprocess(stats)

@@ -44,6 +44,19 @@ class IterateOptions:
     stagnation_decrease: float = 0.01
     """Relative decrease of the best residual required over one window, in (0, 1)."""
 
+    noise_floor: float = 0.0
+    """Noise-floor stopping from a known noise level ``ρ`` (≥ 0; 0 turns it off): the std
+    of the noise in every element of ``f(z)`` is at most ``ρ·max_i |z_i|`` — what an
+    analog crossbar read with a dynamic input range produces, ``ρ = read_noise·w_scale·√R``
+    (see :meth:`hadeq.analog.AnalogMVM.read_noise_level`). That noise alone gives, at the
+    exact fixed point, a residual of about ``ν = ρ·max|z|·√d`` (``abs``; divided by
+    ``max(‖f(z)‖, ‖z‖)`` for ``rel``; ``ρ·max|z|·√(2 ln d)/(tol + rtol·min|z|)`` for
+    ``mixed``). An iterate is built from earlier noisy evaluations, so its own residual
+    stays at ``≈ ν`` (a step that averages evaluations) to ``√2·ν`` and above (one that
+    takes a single earlier evaluation): a sample whose residual is at most ``2ν`` and fell
+    by less than half in its last iteration is at its floor, where iterating cannot help;
+    it stops at once, marked ``stagnated``, with ``ν`` in ``stats.extras["noise_floor"]``."""
+
     on_nonfinite: NonfinitePolicy = "warn"
     """What to do when ``f`` returns NaN/Inf: always flag the sample in ``nonfinite`` and
     stop it; ``warn`` also emits a warning, ``raise`` raises ``ConvergenceError``."""
@@ -57,6 +70,7 @@ class IterateOptions:
         check_int("stagnation_window", self.stagnation_window, 0, 1_000_000)
         check_range("stagnation_decrease", self.stagnation_decrease, 0.0, 1.0,
                     low_open=True, high_open=True)
+        check_range("noise_floor", self.noise_floor, 0.0, None)
         check_choice("on_nonfinite", self.on_nonfinite, ("warn", "raise"))
 
     @property

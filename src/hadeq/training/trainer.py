@@ -388,7 +388,9 @@ def _jsonl(record: dict[str, Any]) -> str:
 def _epoch_line(record: dict[str, Any], metric: str) -> str:
     value = record.get(f"test/{metric}")
     shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+    floor = record.get("train/solver/stagnated", 0)
     return (f"epoch {record['epoch']}: train loss {record['train/loss']:.4f}, test {metric} "
             f"{shown}, solver iterations {record.get('train/solver/iterations_mean', 0):.1f} "
-            f"(non-converged {record.get('train/solver/nonconverged', 0)}), "
+            f"(non-converged {record.get('train/solver/nonconverged', 0) - floor}, "
+            f"at noise floor {floor}), "
             f"{record['train_time_s']:.1f} s")

@@ -1,0 +1,117 @@
+"""Noisy solves stop at the floor their known noise sets: the floor formula against the
+residual that noise alone produces, the stop itself (early, as accurate as iterating on),
+its report (not a convergence failure), and the analog layers' noise level ρ."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+import hadeq
+from hadeq.analog import AnalogLinear, HardwareConfig
+from hadeq.models import HybridDEQ, HybridDEQConfig
+from hadeq.solvers import IterateOptions
+from hadeq.solvers.loop import noise_floor, residual
+from tests.deq.maps import DenseMap
+
+
+def _noisy(fmap, x, rho, seed=7):
+    """``f(z) + ρ·max|z|·ξ`` with fresh ``ξ ~ N(0, I)`` at every call."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def f(z):
+        peak = z.abs().amax(dim=1, keepdim=True)
+        return fmap(z, x) + rho * peak * torch.randn(z.shape, dtype=z.dtype, generator=gen)
+
+    return f
+
+
+@pytest.mark.parametrize("stop_mode", ["abs", "rel", "mixed"])
+def test_floor_is_the_residual_the_noise_gives_at_the_exact_fixed_point(stop_mode, generator):
+    d, batch, rho = 256, 400, 1e-3
+    fmap = DenseMap(d, 4, 0.7, generator)
+    x = torch.randn(batch, 4, dtype=torch.float64, generator=generator)
+    exact, _ = hadeq.solve(fmap.bind(x), torch.zeros(batch, d, dtype=torch.float64),
+                           tol=1e-13, stop_mode="abs", max_iter=400)
+    options = IterateOptions(tol=1e-6, rtol=1e-6, stop_mode=stop_mode, noise_floor=rho)
+    fz = _noisy(fmap, x, rho)(exact)
+    with torch.no_grad():
+        measured, predicted = residual(exact, fz, options), noise_floor(exact, fz, options)
+    if stop_mode == "mixed":  # a maximum over elements: the right order, not the mean
+        assert 0.3 < float((measured / predicted).median()) < 1.5
+    else:
+        assert float((measured / predicted).mean()) == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize("solver", ["picard", "anderson", "broyden"])
+def test_noisy_solve_stops_at_its_floor_early_within_one_read_of_the_fixed_point(solver, generator):
+    d, batch, rho = 64, 16, 1e-4
+    fmap = DenseMap(d, 4, 0.8, generator)
+    x = torch.randn(batch, 4, dtype=torch.float64, generator=generator)
+    z0 = torch.zeros(batch, d, dtype=torch.float64)
+    exact, _ = hadeq.solve(fmap.bind(x), z0, tol=1e-13, stop_mode="abs", max_iter=400)
+    common = {"solver": solver, "tol": 1e-9, "stop_mode": "rel", "max_iter": 200}
+    z_floor, at_floor = hadeq.solve(_noisy(fmap, x, rho), z0, noise_floor=rho, **common)
+    z_long, long = hadeq.solve(_noisy(fmap, x, rho), z0, **common)
+    assert at_floor.stagnated.all() and not at_floor.converged.any()
+    assert not at_floor.unconverged.any()
+    assert float(at_floor.iterations.float().mean()) < 0.5 * float(long.iterations.float().mean())
+    floor = at_floor.extras["noise_floor"]
+    assert bool(torch.isfinite(floor).all())
+    assert bool((at_floor.residual <= 2 * floor).all())
+    # Within the noise of one evaluation, ρ·max|z|·√d, of the exact fixed point (iterating
+    # on only averages more evaluations of the noise).
+    one_read = rho * exact.abs().amax(dim=1) * math.sqrt(d)
+    assert bool((torch.linalg.vector_norm(z_floor - exact, dim=1) < 2.0 * one_read).all())
+    assert bool((torch.linalg.vector_norm(z_long - exact, dim=1) < 2.0 * one_read).all())
+
+
+def test_samples_at_their_floor_are_reported_not_warned_about(generator):
+    fmap = DenseMap(32, 4, 0.7, generator)
+    x = torch.randn(8, 4, dtype=torch.float64, generator=generator)
+    z0 = torch.zeros(8, 32, dtype=torch.float64)
+    deq = hadeq.DEQ(solver="anderson", solver_options={"tol": 1e-9, "max_iter": 100})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, stats = deq(_noisy(fmap, x, 1e-4), z0, noise_floor=1e-4)
+    assert stats.stagnated.all()
+    text = repr(stats)
+    assert "at noise floor=8 after" in text and "floor " in text and "unconverged=0" in text
+    # Too few iterations to reach the floor: those samples did not converge and say so.
+    short = hadeq.DEQ(solver="picard", solver_options={"tol": 1e-9, "max_iter": 3})
+    with pytest.warns(RuntimeWarning, match="8 of 8 samples did not converge"):
+        _, stats = short(_noisy(fmap, x, 1e-4), z0, noise_floor=1e-4)
+    assert stats.unconverged.all()
+
+
+@pytest.mark.parametrize("tiles", [1, 3])
+def test_read_noise_level_is_the_noise_std_per_max_abs_input(tiles):
+    torch.manual_seed(0)
+    n_in = 32 * tiles
+    hw = HardwareConfig(read_noise=0.05, tile_rows=32)
+    layer = AnalogLinear.from_linear(nn.Linear(n_in, 48), hw)
+    x = torch.randn(4000, n_in)
+    with torch.no_grad():
+        noise = (layer(x) - layer.ideal_forward(x)) / x.abs().amax(dim=1, keepdim=True)
+    assert float(noise.std()) == pytest.approx(layer.read_noise_level(), rel=0.03)
+    assert AnalogLinear(4, 4, hardware=HardwareConfig(input_range=1.0)).read_noise_level() is None
+    assert AnalogLinear(4, 4, hardware=HardwareConfig(weight_bits=4)).read_noise_level() == 0.0
+
+
+def test_physics_aware_hybrid_deq_stops_at_the_floor_without_warnings():
+    torch.manual_seed(0)
+    cfg = HybridDEQConfig(in_features=16, out_features=3, hidden=48,
+                          hardware="hermes_pcm_8bit")
+    model = HybridDEQ(cfg, seed=0).train()
+    x = torch.randn(32, 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        info = model.forward_with_info(x)
+        info.output.square().sum().backward()
+    stats = info.solves[0]
+    assert stats.stagnated.all() and "noise_floor" in stats.extras
+    assert int(stats.iterations.max()) < 50
