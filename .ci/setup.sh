@@ -10,8 +10,8 @@
 #   python3-venv           when this Python cannot create a virtual environment
 #   make                   the README's commands
 # Everything Python goes into the project virtual environment $VENV (default .venv):
-# torch==2.13.0 first (a CPU build), then hadeq, editable, with its dev extras. Nothing is
-# installed into the system Python.
+# torch==2.13.0 first (a CPU build), then hadeq, editable, with its dev and docs extras.
+# Nothing is installed into the system Python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
