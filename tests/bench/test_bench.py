@@ -11,12 +11,13 @@ from types import MappingProxyType as Frozen
 
 import pytest
 
+from hadeq.analog import HardwareConfig
 from hadeq.bench.assemble import workload_from
 from hadeq.bench.run import plan_cells, run_suite
 from hadeq.bench.schema import SCHEMA, retention
 from hadeq.bench.suites import SuiteConfig, TaskPlan
 from hadeq.cli.main import main
-from hadeq.energy import EnergyConfig, digital_deq_energy, hybrid_deq_energy
+from hadeq.energy import calibrated_energy_config, digital_deq_energy, hybrid_deq_energy
 
 MICRO = SuiteConfig(
     name="micro",
@@ -56,7 +57,11 @@ def test_results_follow_the_schema_and_record_their_provenance(micro_run):
         on_disk = json.load(fh)
     assert on_disk["schema"] == SCHEMA == results["schema"]
     assert on_disk["seeds"] == [0]
-    assert set(on_disk["environment"]) >= {"hadeq", "torch", "python", "git_commit"}
+    env = on_disk["environment"]
+    assert set(env) >= {"hadeq", "libraries", "blas", "cpu", "torch_threads", "python",
+                        "git_commit"}
+    assert {"torch", "numpy", "scipy", "scikit-learn", "gymnasium"} <= set(env["libraries"])
+    assert env["libraries"]["scipy"] is not None
     assert on_disk["config"]["name"] == "micro"
     for name in ("digits", "pendulum"):
         task = on_disk["tasks"][name]
@@ -79,7 +84,7 @@ def test_headline_matches_the_energy_model_recomputed_from_the_cells(micro_run):
         with open(os.path.join(root, "micro", "cells", name), encoding="utf-8") as fh:
             cell = json.load(fh)
         cells[(cell["cell"]["task"], cell["cell"]["role"])] = cell
-    config = EnergyConfig()
+    config = calibrated_energy_config()  # what the bench charges by default
     for task in ("digits", "pendulum"):
         digital, physics = cells[(task, "digital")], cells[(task, "physics_aware")]
         # The best digital design, chosen again by hand from the cell's grid: the cheapest
@@ -104,9 +109,16 @@ def test_headline_matches_the_energy_model_recomputed_from_the_cells(micro_run):
         assert (design["solver"], design["precision"]) == best
         e_d = energies[best]
         e_h = hybrid_deq_energy(workload_from(physics["workload"]),
-                                physics["settling"]["settling_time_ns"], config).total_j
+                                physics["settling"]["settling_time_ns"], config,
+                                hardware=HardwareConfig.parse(dict(MICRO.headline_hardware))
+                                ).total_j
         head = results["tasks"][task]["headline"]
         assert head["energy_ratio"] == pytest.approx(e_d / e_h, rel=1e-9)
+        for scope in ("core_only", "end_to_end"):
+            assert {"energy_ratio", "time_ratio", "area_ratio"} <= set(head[scope])
+        assert head["end_to_end"]["energy_ratio"] == pytest.approx(e_d / e_h, rel=1e-9)
+        calibration = results["calibration"]
+        assert calibration["digital"]["within"] and calibration["analog"]["within"]
         assert head["hybrid_settling_time_ns"] == pytest.approx(
             physics["settling"]["settling_time_ns"])
         # Settling is simulated in steps of dt: the time is a whole number of steps.

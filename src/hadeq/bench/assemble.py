@@ -10,17 +10,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from hadeq.analog.config import HardwareConfig
-from hadeq.bench.schema import DIGITAL, HYBRID, STANDARD, headline
+from hadeq.bench.schema import DIGITAL, HYBRID, STANDARD, headline, retention
+from hadeq.bench.stats import interval95
 from hadeq.bench.suites import SuiteConfig, TaskPlan
 from hadeq.energy import (
     DEQWorkload,
     EnergyConfig,
     EnergyReport,
     LayerSpec,
+    amdahl_breakdown,
+    average_reports,
+    compare_deq,
+    deq_area_mm2,
     digital_deq_energy,
     hybrid_deq_energy,
 )
 from hadeq.energy.accounting import digital_core_iteration
+from hadeq.energy.area import matched_accelerators
 from hadeq.tasks import get_task
 
 
@@ -88,7 +94,7 @@ def digital_report(cells: list[dict[str, Any]], config: EnergyConfig,
         reports.append(digital_deq_energy(work, iterations, priced, solver=design.solver))
         _, t_it, _ = digital_core_iteration(work, priced, solver=design.solver)
         core.append(iterations * t_it)
-    return _average(reports), statistics.fmean(core)
+    return average_reports(reports), statistics.fmean(core)
 
 
 def best_digital(cells: list[dict[str, Any]], config: EnergyConfig, higher_is_better: bool,
@@ -128,7 +134,7 @@ def hybrid_report(cells: list[dict[str, Any]], config: EnergyConfig,
                   hardware: HardwareConfig) -> EnergyReport:
     """The hybrid DEQ's energy report averaged over seeds, each with its own measured
     settling time rescaled to ``hardware``'s loop time constant."""
-    return _average([
+    return average_reports([
         hybrid_deq_energy(workload_from(cell["workload"]),
                           _settling_ns(cell["settling"], hardware), config, hardware=hardware)
         for cell in cells])
@@ -138,16 +144,6 @@ def _settling_ns(settle: Mapping[str, Any], hardware: HardwareConfig) -> float:
     """A measured settling time rescaled to ``hardware``'s loop time constant: the loop's
     dynamics are τ·dz/dt = f(z) − z, so time scales with τ."""
     return settle["settling_time_ns"] * hardware.tau_ns / settle["tau_ns"]
-
-
-def _average(reports: list[EnergyReport]) -> EnergyReport:
-    first = reports[0]
-    n = len(reports)
-    energy = first.energy
-    for r in reports[1:]:
-        energy = energy + r.energy
-    return dataclasses.replace(first, energy=energy.scaled(1.0 / n),
-                               latency_ns=statistics.fmean(r.latency_ns for r in reports))
 
 
 def _quality(cells: list[dict[str, Any]], label: str) -> tuple[float, float, list[float]]:
@@ -196,6 +192,7 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
             "hardware": dict(hardware) if hardware else None,
             "hardware_label": _hw_label(hardware) if hardware else "ideal (float)",
             "quality_mean": mean, "quality_std": std, "quality_per_seed": per_seed,
+            "quality_interval": interval95(per_seed).to_dict(),
             "snr_db": statistics.fmean(snrs) if snrs else None,
             "z_snr_db": statistics.fmean(z_snrs) if z_snrs else None,
             "feedback_share": statistics.fmean(shares) if shares else None,
@@ -260,7 +257,60 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
         },
     }
     result["headline"] = headline(result)
+    result["headline"].update(_fair_comparison(digital_cells, e_digital, e_hybrid, energy,
+                                               design))
+    result["headline"]["intervals"] = _seed_intervals(digital_cells, physics_cells, energy,
+                                                      hardware, design, task.higher_is_better)
     return result
+
+
+def _fair_comparison(digital_cells: list[dict[str, Any]], e_digital: EnergyReport,
+                     e_hybrid: EnergyReport, energy: EnergyConfig,
+                     design: DigitalDesign) -> dict[str, Any]:
+    """The digital design against the hybrid at both scopes (core-only and end-to-end:
+    energy, time and area, with the Amdahl breakdown of each machine), and the time ratio
+    against digital accelerators matched to the analog core's area and power."""
+    work = workload_from(digital_cells[0]["workload"])
+    priced = design_config(energy, design)
+    comparison = compare_deq(e_digital, e_hybrid, area_mm2=deq_area_mm2(work, priced))
+    matched = matched_accelerators(work, e_hybrid, priced)
+    hybrid_core_ns = comparison["hybrid"]["core_only"]["latency_ns"]
+    for key in ("equal_area", "equal_power"):
+        macs = matched[key]
+        if macs is None:
+            matched[key] = None
+            continue
+        report, _ = digital_report(digital_cells, dataclasses.replace(
+            energy, digital_macs_per_cycle=macs), design)
+        core_ns = amdahl_breakdown(report)["core_only"]["latency_ns"]
+        matched[key] = {"macs_per_cycle": macs, "core_time_ratio": core_ns / hybrid_core_ns}
+    return {"design": {"solver": design.solver, "precision": design.precision},
+            "core_only": comparison["core_only"], "end_to_end": comparison["end_to_end"],
+            "amdahl": {"digital": comparison["digital"], "hybrid": comparison["hybrid"]},
+            "matched_accelerators": matched}
+
+
+def _seed_intervals(digital_cells: list[dict[str, Any]], physics_cells: list[dict[str, Any]],
+                    energy: EnergyConfig, hardware: HardwareConfig, design: DigitalDesign,
+                    higher_is_better: bool) -> dict[str, Any]:
+    """Mean ± 95 % interval over seeds of the headline ratios, pairing the digital DEQ and
+    the hybrid trained with the same seed (seeds present in both)."""
+    digital = {c["cell"]["seed"]: c for c in digital_cells}
+    hybrid = {c["cell"]["seed"]: c for c in physics_cells}
+    seeds = sorted(set(digital) & set(hybrid))
+    energy_ratio, time_ratio, retained = [], [], []
+    for seed in seeds:
+        d, h = digital[seed], hybrid[seed]
+        e_d, core = digital_report([d], energy, design)
+        e_h = hybrid_report([h], energy, hardware)
+        energy_ratio.append(e_d.total_j / e_h.total_j)
+        time_ratio.append(core / _settling_ns(h["settling"], hardware))
+        retained.append(retention(h["evaluations"]["headline"]["quality"],
+                                  _grid_point(d, design)["quality"], higher_is_better))
+    return {"seeds": seeds,
+            "energy_ratio": interval95(energy_ratio).to_dict(),
+            "time_ratio": interval95(time_ratio).to_dict(),
+            "retention": interval95(retained).to_dict()}
 
 
 def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str, Any]],

@@ -26,7 +26,7 @@ from hadeq.analog import HardwareConfig
 from hadeq.bench import measure
 from hadeq.errors import ConfigError
 from hadeq.io import write_json_atomic
-from hadeq.models import parameter_count
+from hadeq.models import HadeqModel, parameter_count
 from hadeq.tasks import get_task
 from hadeq.training import Trainer
 from hadeq.training.config import parse_train_config
@@ -211,6 +211,12 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
         result["workload"] = asdict(model.workload(x))
         result["digital"] = measure.digital_iterations(model, x, cell.settle.tol)
         result["settling"] = measure.analog_settling(model, x, cell.settle, cell.seed)
+        if cell.role == "digital":
+            def score(run: HadeqModel) -> float:
+                scored = evaluate_model(run, task, data.x_test, data.y_test, seed=cell.seed)
+                return float(scored["metrics"][task.primary_metric])
+
+            result["digital_grid"] = measure.digital_grid(model, score, x, cell.settle.tol)
     if cell.role.startswith("reg:") or cell.role == "physics_aware":
         from hadeq.training import near_zero_fraction
 

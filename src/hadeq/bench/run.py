@@ -28,7 +28,7 @@ from hadeq.bench.measure import Settling
 from hadeq.bench.report import write_report
 from hadeq.bench.schema import SCHEMA
 from hadeq.bench.suites import SuiteConfig, TaskPlan
-from hadeq.energy import EnergyConfig
+from hadeq.energy import EnergyConfig, calibrated_energy_config, calibration_report
 from hadeq.errors import ConfigError
 from hadeq.io import check_output_dir, write_json_atomic
 from hadeq.validation import to_dict
@@ -249,7 +249,7 @@ def run_suite(suite: SuiteConfig, out_root: str = "results", *, jobs: int = 1,
     """Run ``suite`` and write ``<out_root>/<suite>/results.json`` and ``report.md``."""
     if executor not in EXECUTORS:
         raise ConfigError("executor", executor, "one of " + ", ".join(EXECUTORS))
-    energy = energy or EnergyConfig()
+    energy = energy or calibrated_energy_config()
     out_dir = os.path.join(out_root, suite.name)
     check_output_dir("out", out_dir)  # one line, before any work, when a file is in the way
     os.makedirs(out_dir, exist_ok=True)
@@ -277,6 +277,7 @@ def run_suite(suite: SuiteConfig, out_root: str = "results", *, jobs: int = 1,
         "seeds": list(suite.seeds),
         "environment": environment(),
         "energy_assumptions": to_dict(energy),
+        "calibration": calibration_report(energy),
         "tasks": tasks,
     }
     write_json_atomic(os.path.join(out_dir, "results.json"), results)

@@ -1,0 +1,45 @@
+"""How the bench summarises repeated measurements: mean ± 95 % interval, n stated."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The mean of ``n`` finite values and the half-width of its 95 % confidence
+    interval, ``t_{0.975, n−1} · s / √n`` (Student's t; NaN when ``n < 2``)."""
+
+    mean: float
+    half_width: float
+    n: int
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"mean": self.mean, "ci95": self.half_width, "n": self.n}
+
+
+def interval95(values: Iterable[float | None]) -> Interval:
+    """Mean and 95 % interval of the finite ``values`` (None and NaN are left out)."""
+    vals = [float(v) for v in values if v is not None and math.isfinite(v)]
+    if not vals:
+        return Interval(math.nan, math.nan, 0)
+    mean = statistics.fmean(vals)
+    if len(vals) < 2:
+        return Interval(mean, math.nan, len(vals))
+    sem = statistics.stdev(vals) / math.sqrt(len(vals))
+    return Interval(mean, float(stats.t.ppf(0.975, len(vals) - 1)) * sem, len(vals))
+
+
+def format_interval(interval: Interval, fmt: str = "{:.3g}") -> str:
+    """``mean ± half-width (n=…)``; a single value says ``n=1, no interval``."""
+    if interval.n == 0:
+        return "n/a"
+    mean = fmt.format(interval.mean)
+    if interval.n < 2:
+        return f"{mean} (n=1, no interval)"
+    return f"{mean} ± {fmt.format(interval.half_width)} (n={interval.n})"
