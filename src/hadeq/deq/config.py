@@ -47,6 +47,14 @@ class DEQConfig:
     )
     """Options of the adjoint solver, including its own tolerance."""
 
+    adjoint_floor_fraction: float = 0.1
+    """When the forward solve stopped samples at a noise floor ``ν`` (see
+    :attr:`hadeq.solvers.IterateOptions.noise_floor`), the adjoint is solved only to
+    ``max(backward tol, fraction·ν)`` (``ν`` the median floor of those samples, in the
+    forward's measure; used when both solves measure residuals alike): the equilibrium is
+    known only to its floor, so a more accurate adjoint no longer makes the gradient more
+    accurate. 0 always solves the adjoint to the backward tolerance."""
+
     eval_solver: str | None = None
     """Solver in evaluation mode (``module.eval()`` or no grad); ``None``: as ``solver``."""
 
@@ -72,6 +80,7 @@ class DEQConfig:
         check_choice("backward", self.backward, ("implicit", "phantom", "jfb"))
         check_int("phantom_steps", self.phantom_steps, 1, 1000)
         check_range("phantom_damping", self.phantom_damping, 0.0, 1.0, low_open=True)
+        check_range("adjoint_floor_fraction", self.adjoint_floor_fraction, 0.0, 1.0)
         check_choice("warn_unconverged", self.warn_unconverged, (True, False))
         # Build every solver once so a bad name or option fails here, not mid-training.
         make_solver(self.solver, self.solver_options)

@@ -82,7 +82,7 @@ class DEQ(nn.Module):
         g = proxy if proxy is not None else f
         mode = self.config.backward
         if mode == "implicit":
-            return self._implicit(g, z_star, on_backward), stats
+            return self._implicit(g, z_star, on_backward, self._adjoint_tol(stats)), stats
         steps = 1 if mode == "jfb" else self.config.phantom_steps
         damping = 1.0 if mode == "jfb" else self.config.phantom_damping
         z = z_star
@@ -90,15 +90,28 @@ class DEQ(nn.Module):
             z = torch.lerp(z, g(z), damping) if damping != 1.0 else g(z)
         return _with_value(z_star, z), stats
 
+    def _adjoint_tol(self, stats: SolverStats) -> float | None:
+        """The adjoint tolerance the forward's noise floor allows (None: the backward
+        tolerance; see :attr:`DEQConfig.adjoint_floor_fraction`)."""
+        fraction = self.config.adjoint_floor_fraction
+        floors = stats.extras.get("noise_floor")
+        options = self._backward_solver[1]
+        if (fraction == 0.0 or floors is None or not bool(stats.stagnated.any())
+                or options.stop_mode != stats.stop_mode or options.stop_mode == "mixed"):
+            return None
+        tol = fraction * float(floors[stats.stagnated].median())
+        return tol if tol > options.tol else None
+
     def _implicit(self, g: Map, z_star: Tensor,
-                  on_backward: Callable[[SolverStats], None] | None) -> Tensor:
+                  on_backward: Callable[[SolverStats], None] | None,
+                  tol: float | None = None) -> Tensor:
         z_leaf = z_star.detach().requires_grad_()
         fz = g(z_leaf)
         if not fz.requires_grad:  # f has no parameters or inputs that need gradients
             return z_star
 
         def solve(vjp: Map, grad: Tensor) -> Tensor:
-            y, stats = self._solve_adjoint(vjp, grad)
+            y, stats = self._solve_adjoint(vjp, grad, tol)
             if on_backward is not None:
                 on_backward(stats)
             return y
@@ -106,9 +119,13 @@ class DEQ(nn.Module):
         carrier = _ImplicitAdjoint.apply(fz, z_leaf, solve)
         return _with_value(z_star, carrier)
 
-    def _solve_adjoint(self, vjp: Map, grad: Tensor) -> tuple[Tensor, SolverStats]:
-        """The fixed point ``y = vjp(y) + grad`` of the adjoint equation, ``vjp = y ↦ yᵀJ``."""
+    def _solve_adjoint(self, vjp: Map, grad: Tensor, tol: float | None = None
+                       ) -> tuple[Tensor, SolverStats]:
+        """The fixed point ``y = vjp(y) + grad`` of the adjoint equation, ``vjp = y ↦ yᵀJ``
+        (to ``tol`` instead of the backward tolerance if given)."""
         method, options = self._backward_solver
+        if tol is not None:
+            options = dataclasses.replace(options, tol=tol)
         y, stats = iterate(method, lambda y: vjp(y) + grad, grad, options)
         if self.config.warn_unconverged:
             _warn_unconverged("DEQ implicit backward: the adjoint solve", stats)
