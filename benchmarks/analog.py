@@ -1,12 +1,19 @@
 """Benchmark of hadeq.analog.AnalogLinear (a script, not a test).
 
-Measures forward+backward time of AnalogLinear relative to torch.nn.Linear and to
-aihwkit-lightning's AnalogLinear under comparable settings (8-bit DAC/ADC, output noise,
-256-row tiles, training mode), and checks that the output-noise statistics of both
-simulators agree under the same settings. Each timing is the median of ``--repeats``
-runs of ``--iters`` forward+backward passes.
+Measures training-mode forward+backward time of AnalogLinear relative to torch.nn.Linear:
 
-    python benchmarks/analog.py --out results/bench_analog.json
+* ``timing`` — under settings comparable with aihwkit-lightning's AnalogLinear (8-bit
+  DAC/ADC, output noise, 256-row tiles), and against it when it is installed;
+* ``presets`` — on every hardware preset (``HardwareConfig.PRESET_NAMES``: device models,
+  converters and read noise as the preset defines them), at the sizes of ``--preset-sizes``
+  and batch ``--preset-batch``; the device model runs in every training forward, since
+  the gradient must reach the weights.
+
+It also checks that the output-noise statistics of both simulators agree under the same
+settings. Each timing is the median of ``--repeats`` runs of ``--iters`` passes, the
+layers timed in turn within every run; ratios are medians of the per-run ratios.
+
+    python benchmarks/analog.py --threads 1 --out results/benchmarks/analog.json
 """
 
 from __future__ import annotations
@@ -70,6 +77,22 @@ def ours(ref: nn.Linear, *, quantized: bool, tile_rows: int) -> AnalogLinear:
     return AnalogLinear.from_linear(ref, cfg).train()
 
 
+def time_presets(n: int, batch: int, iters: int, repeats: int) -> dict[str, Any]:
+    """Forward+backward of AnalogLinear on every preset against nn.Linear, ``n`` × ``n``."""
+    ref = nn.Linear(n, n)
+    x = torch.rand(batch, n) * 2 - 1
+    layers: dict[str, nn.Module] = {"nn_linear": ref}
+    for name in HardwareConfig.PRESET_NAMES:
+        layers[name] = AnalogLinear.from_linear(ref, HardwareConfig.preset(name)).train()
+    runs = time_fwd_bwd(layers, x, iters, repeats)
+    row: dict[str, Any] = {"in=out": n, "batch": batch}
+    for name, times in runs.items():
+        row[f"{name}_ms"] = statistics.median(times) * 1e3
+        if name != "nn_linear":
+            row[f"{name}_vs_nn_linear"] = median_ratio(times, runs["nn_linear"])
+    return row
+
+
 def load_aihwkit() -> tuple[Any, str | None]:
     try:
         import aihwkit_lightning  # noqa: F401
@@ -116,6 +139,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
                         help="torch threads (default: torch's own choice); one thread "
                              "gives stable ratios on a shared machine")
+    parser.add_argument("--preset-sizes", type=int, nargs="*", default=[384, 1024],
+                        help="in = out of the per-preset timing (none: skip it)")
+    parser.add_argument("--preset-batch", type=int, default=192)
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     torch.set_num_threads(max(1, args.threads))
@@ -138,6 +164,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             row["hadeq_vs_aihwkit_lightning"] = median_ratio(
                 runs["hadeq"], runs["aihwkit_lightning"])
         rows.append(row)
+
+    presets = [time_presets(n, args.preset_batch, args.iters, args.repeats)
+               for n in args.preset_sizes]
 
     # Output-noise statistics under identical settings: one tile, no quantization, static
     # input range 1, output noise NOISE · max|W| · input_range.
@@ -162,6 +191,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                      "tile_rows": TILE_ROWS, "mode": "train", "input_range": 1.0},
         "aihwkit_lightning": "ok" if api is not None else reason,
         "timing": rows,
+        "presets": presets,
         "noise": noise,
     }
     print_table(result)
@@ -182,6 +212,15 @@ def print_table(result: dict[str, Any]) -> None:
         ra = r.get("hadeq_vs_aihwkit_lightning", math.nan)
         print(f"| {r['in=out']} | {r['batch']} | {r['nn_linear_ms']:.3f} | {r['hadeq_ms']:.3f} "
               f"| {r['hadeq_vs_nn_linear']:.2f} | {a:.3f} | {ra:.2f} |")
+    names = HardwareConfig.PRESET_NAMES
+    if result.get("presets"):
+        print("\n| in=out | batch | nn.Linear ms | " + " | ".join(
+            f"{name} ms (× nn.Linear)" for name in names) + " |")
+        print("|---|---|---|" + "---|" * len(names))
+        for r in result["presets"]:
+            cells = " | ".join(f"{r[name + '_ms']:.2f} (**{r[name + '_vs_nn_linear']:.2f}**)"
+                               for name in names)
+            print(f"| {r['in=out']} | {r['batch']} | {r['nn_linear_ms']:.2f} | {cells} |")
     print("noise:", json.dumps(result["noise"]))
 
 

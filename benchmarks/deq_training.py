@@ -166,6 +166,7 @@ def gradient_quality(hidden: int, batch: int, seed: int) -> dict[str, Any]:
 
 
 def print_tables(result: dict[str, Any]) -> None:
+    """The timing and gradient-quality tables in Markdown."""
     print(f"torch {result['torch']}, {result['threads']} thread(s); hidden "
           f"{result['hidden']}, batch {result['batch']}")
     print("| hardware | step ms | fwd iterations | bwd iterations | at noise floor | "
@@ -198,6 +199,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--inner", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0, help="read-noise seed of the gradients")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--skip-gradients", action="store_true",
+                    help="time the steps only (e.g. on a version without noise-floor stops)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     result = {
@@ -208,7 +211,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "repeats": args.repeats,
         "inner": args.inner,
         "timing": time_steps(args.hidden, args.batch, args.repeats, args.inner),
-        "gradient_quality": gradient_quality(args.hidden, args.batch, args.seed),
+        "gradient_quality": ({} if args.skip_gradients
+                             else gradient_quality(args.hidden, args.batch, args.seed)),
     }
     print_tables(result)
     if args.out:
