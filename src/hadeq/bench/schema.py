@@ -34,7 +34,14 @@
           "sensitivity": {"<assumption>": {"values": [...], "energy_ratio": [...],
                                             "time_ratio": [...]}},
           "curves": {"digital_residual": [...], "analog_residual": [...],
-                     "analog_dt_ns": float},
+                     "analog_dt_ns": float,
+                     # optional: the distribution over samples, per step (each cell's
+                     # "residual_trace_median" / "_p99", a stopped sample keeping its
+                     # final residual), and the digital trace's design ("solver/precision",
+                     # default "anderson/fp32")
+                     "digital_residual_median": [...], "digital_residual_p99": [...],
+                     "analog_residual_median": [...], "analog_residual_p99": [...],
+                     "digital_design": str},
           "headline": {see :func:`headline`}
         }
       }
