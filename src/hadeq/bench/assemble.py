@@ -256,6 +256,15 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
             "analog_dt_ns": physics_cells[0]["settling"]["dt_ns"],
         },
     }
+    # The digital curve of the design that is charged; the analog one of the first seed.
+    point = _grid_point(digital_cells[0], design)
+    result["curves"].update(digital_residual=point["residual_trace"],
+                            digital_residual_median=point["residual_trace_median"],
+                            digital_residual_p99=point["residual_trace_p99"],
+                            digital_design=design.label)
+    settling = physics_cells[0]["settling"]
+    for stat in ("median", "p99"):
+        result["curves"][f"analog_residual_{stat}"] = settling[f"residual_trace_{stat}"]
     result["headline"] = headline(result)
     result["headline"].update(_fair_comparison(digital_cells, e_digital, e_hybrid, energy,
                                                design))

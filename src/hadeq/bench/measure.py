@@ -102,7 +102,9 @@ def digital_grid(model: AnalogCoreDEQ, score: Callable[[HadeqModel], float], x: 
             stats = _solve_stats(run.eval(), x)
             points.append({"solver": solver, "precision": precision, "quality": score(run),
                            "iterations_mean": stats["iterations_mean"],
-                           "converged_fraction": stats["converged_fraction"]})
+                           "converged_fraction": stats["converged_fraction"],
+                           **{k: stats[k] for k in ("residual_trace", "residual_trace_median",
+                                                    "residual_trace_p99")}})
     return points
 
 
