@@ -67,20 +67,22 @@ class Anderson(FixedPointSolver):
         gram[:, :n, slot] = row
         if n == 1:
             return z.lerp(fz, self.mixing), state
-        system = gram[:, :n, :n]
-        scale = system.diagonal(dim1=1, dim2=2).mean(dim=1).clamp_min(torch.finfo(z.dtype).tiny)
-        eye = torch.eye(n, dtype=z.dtype, device=z.device)
-        system = system + (self.ridge * scale)[:, None, None] * eye
-        ones = torch.ones(z.shape[0], n, 1, dtype=z.dtype, device=z.device)
+        system = gram[:, :n, :n].clone()
+        diag = system.diagonal(dim1=1, dim2=2)
+        scale = diag.mean(dim=1).clamp_min_(torch.finfo(z.dtype).tiny)
+        diag.add_(scale.mul_(self.ridge)[:, None])
+        ones = z.new_ones(1, n, 1).expand(z.shape[0], n, 1)
         alpha, info = torch.linalg.solve_ex(system, ones)
         alpha = alpha.squeeze(2)
         alpha = alpha / alpha.sum(dim=1, keepdim=True)
-        # Selecting the Picard weights with ``where`` (rather than only when some sample
-        # needs them) avoids a host synchronisation; the tensors are tiny.
         fallback = (info != 0) | ~torch.isfinite(alpha).all(dim=1)
-        picard = torch.zeros_like(alpha)
-        picard[:, slot] = 1.0
-        alpha = torch.where(fallback[:, None], picard, alpha)
+        # On an accelerator the Picard weights are selected with ``where`` (asking whether
+        # some sample needs them would synchronise with the host); on the CPU asking is
+        # free and saves the selection.
+        if z.device.type != "cpu" or bool(fallback.any()):
+            picard = torch.zeros_like(alpha)
+            picard[:, slot] = 1.0
+            alpha = torch.where(fallback[:, None], picard, alpha)
         mixed_f = torch.bmm(alpha[:, None], f[:, :n]).squeeze(1)
         if self.mixing == 1.0:
             return mixed_f, state

@@ -123,7 +123,10 @@ def _iterate(
     state = solver.init(z, fz)
 
     for k in range(options.max_iter):
-        iterations.index_add_(0, active, torch.ones_like(active))
+        # While no sample has stopped (``full``) the active rows are the whole batch and
+        # the bookkeeping skips its index operations: a loop iteration is a few dozen
+        # small operations, comparable with one evaluation of a small map.
+        full = active.numel() == batch
         res = residual(z, fz, options)
         # A NaN/Inf in z or f(z) always makes the residual NaN/Inf, so the elementwise
         # check (two passes over z and f(z)) is only needed when some residual is not
@@ -133,23 +136,31 @@ def _iterate(
         if not all_finite:
             finite = torch.isfinite(fz).all(dim=1) & torch.isfinite(z).all(dim=1)
             res = torch.where(finite, res, torch.full_like(res, torch.inf))
-        improved = (res < best_res.index_select(0, active)).nonzero().squeeze(1)
-        if improved.numel():
-            rows = active.index_select(0, improved)
+        best_active = best_res if full else best_res.index_select(0, active)
+        improved = (res < best_active).nonzero().squeeze(1)
+        if full and improved.numel() == batch:
+            best_z.copy_(z)
+            best_res.copy_(res)
+        elif improved.numel():
+            rows = improved if full else active.index_select(0, improved)
             best_z.index_copy_(0, rows, z.index_select(0, improved))
             best_res.index_copy_(0, rows, res.index_select(0, improved))
-        row = torch.full((batch,), torch.nan, dtype=z0.dtype, device=z0.device)
-        trace.append(row.index_copy_(0, active, res))
+        if full:
+            trace.append(res)  # never written to below
+        else:
+            row = torch.full((batch,), torch.nan, dtype=z0.dtype, device=z0.device)
+            trace.append(row.index_copy_(0, active, res))
 
         converged = res <= threshold
-        bad = ~finite
+        bad = None if all_finite else ~finite
+        running = ~converged if bad is None else ~converged & ~bad
         stalled = None  # stagnation is only judged once a full window has passed
         if window:
             history.append(best_res.clone())
             if k >= window:
                 old = history[0].index_select(0, active)
                 now = best_res.index_select(0, active)
-                stalled = (now > (1.0 - options.stagnation_decrease) * old) & ~converged & ~bad
+                stalled = (now > (1.0 - options.stagnation_decrease) * old) & running
 
         if floors is not None:
             floor = noise_floor(z, fz, options)
@@ -157,26 +168,31 @@ def _iterate(
             # above the floor (√2·ν for one earlier evaluation, ≈ ν for averaging steps):
             # within 2ν, and no longer halving per iteration, it is at the floor.
             previous = last_res.index_select(0, active)
-            at_floor = (res <= 2.0 * floor) & (res > 0.5 * previous) & ~converged & ~bad
+            at_floor = (res <= 2.0 * floor) & (res > 0.5 * previous) & running
             last_res.index_copy_(0, active, res)
             stalled = at_floor if stalled is None else stalled | at_floor
-        finished = converged | bad if stalled is None else converged | bad | stalled
-        if options.per_sample:
+        finished = converged if bad is None else converged | bad
+        if stalled is not None:
+            finished = finished | stalled
+        if options.per_sample or bool(finished.all()):
             done = finished
         else:
-            done = bad | finished if bool(finished.all()) else bad.clone()
+            done = torch.zeros_like(finished) if bad is None else bad.clone()
         if k == options.max_iter - 1:
             done = torch.ones_like(done)
-        # The bookkeeping below only has work to do in the rare cases it guards.
-        if stalled is not None:
-            stagnated.index_fill_(0, active[stalled & done], True)
-        if floors is not None:
-            stop = done.nonzero().squeeze(1)
-            floors.index_copy_(0, active.index_select(0, stop), floor.index_select(0, stop))
-        if not all_finite:
-            nonfinite.index_fill_(0, active[bad], True)
 
         keep = (~done).nonzero().squeeze(1)
+        if keep.numel() < active.numel():
+            # The bookkeeping of the samples that stop here.
+            stop = done.nonzero().squeeze(1)
+            stopped = active.index_select(0, stop)
+            iterations.index_fill_(0, stopped, k + 1)
+            if stalled is not None:
+                stagnated.index_fill_(0, active[stalled & done], True)
+            if floors is not None:
+                floors.index_copy_(0, stopped, floor.index_select(0, stop))
+            if bad is not None:
+                nonfinite.index_fill_(0, active[bad], True)
         if keep.numel() == 0:
             break
         if keep.numel() < active.numel():
