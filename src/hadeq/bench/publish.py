@@ -60,8 +60,8 @@ def headline_rows(results: dict[str, Any]) -> list[list[str]]:
         rows.append([
             name,
             f"{design.get('solver', '?')} / {design.get('precision', '?')}",
-            format_interval(_interval(iv["energy_ratio"])) + "×",
-            format_interval(_interval(iv["time_ratio"])) + "×",
+            format_interval(_interval(iv["energy_ratio"]), unit="×"),
+            format_interval(_interval(iv["time_ratio"]), unit="×"),
             format_interval(_interval(iv["retention"]), "{:.1%}"),
             format_interval(_interval(digital["quality_interval"])),
             format_interval(_interval(hybrid["quality_interval"])),
@@ -70,11 +70,46 @@ def headline_rows(results: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def _x(value: float | None) -> str:
+    return "n/a" if value is None else f"{_g(value)}×"
+
+
+def scope_rows(results: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, task in results["tasks"].items():
+        h = task["headline"]
+        matched = h["matched_accelerators"]
+        cells = [name]
+        for scope in ("core_only", "end_to_end"):
+            cells += [_x(h[scope][k]) for k in ("energy_ratio", "time_ratio", "area_ratio")]
+        for key in ("equal_area", "equal_power"):
+            m = matched.get(key)
+            cells.append("n/a" if m is None else
+                         f"{_x(m['core_time_ratio'])} ({m['macs_per_cycle']} MAC/cycle)")
+        rows.append(cells)
+    return rows
+
+
+def calibration_line(results: dict[str, Any]) -> str:
+    cal = results["calibration"]
+    d, a = cal["digital"], cal["analog"]
+    fitted = (" (its column periphery power is fitted to this chip; the modelled components "
+              f"alone give {_g(a['components_only_tops_per_w'])} TOPS/W)"
+              if a.get("periphery_is_fitted") else "")
+    return (f"Both sides are calibrated on silicon at {_g(d['node_nm'])} nm: the digital "
+            f"accelerator model gives {_g(d['model_tops_per_w'])} TOPS/W against "
+            f"{d['reference']} at {_g(d['reference_tops_per_w'])} (ratio {_g(d['ratio'])}, "
+            f"window {d['window'][0]:g}–{d['window'][1]:g}), the analog model "
+            f"{_g(a['model_tops_per_w'])} TOPS/W against {a['reference']} at "
+            f"{_g(a['reference_tops_per_w'])} (ratio {_g(a['ratio'])}){fitted}.")
+
+
 def readme_section(results: dict[str, Any], source: str) -> str:
     """The README's results section for ``results`` (read from ``source``)."""
     env = results["environment"]
     header = ["task", "digital design (solver / precision)", "energy ratio",
-              "time ratio", "retention", "digital DEQ", "hybrid (physics-aware)", "metric"]
+              "time-to-equilibrium ratio", "retention", "digital DEQ",
+              "hybrid (physics-aware)", "metric"]
     parts = [
         BEGIN.format(source=source),
         f"Suite `{results['suite']}`: {results['cells']['total']} cells, "
@@ -83,16 +118,26 @@ def readme_section(results: dict[str, Any], source: str) -> str:
         f"torch {env['libraries']['torch']}. Every entry is mean ± half-width of the 95 % "
         "interval over seeds (Student's t, n stated); ratios pair the digital DEQ and the "
         "hybrid trained with the same seed. Energy ratio = digital joules / hybrid joules "
-        "per inference; time ratio = digital core time (iterations × time per iteration) / "
-        "analog settling time; retention = hybrid quality relative to the digital DEQ "
-        "(higher is better).",
+        "per inference (end-to-end); time-to-equilibrium ratio = digital core time "
+        "(iterations × time per iteration) / analog settling time; retention = hybrid "
+        "quality relative to the digital DEQ (higher is better).",
         _table(header, headline_rows(results)),
+        "Where the ratios come from: the equilibrium solve alone (core-only: the digital "
+        "core's MACs, solver and weight traffic against the analog core with its DACs and "
+        "ADCs) and the whole inference (end-to-end: both sides also run the digital stem "
+        "and head), with the silicon each side spends (area ratio = digital mm² / hybrid "
+        "mm²), and the core's time against digital accelerators given the analog core's "
+        "area or its power (first seed's workload; energies and times averaged over seeds):",
+        _table(["task", "core-only energy", "core-only time", "core-only area",
+                "end-to-end energy", "end-to-end time", "end-to-end area",
+                "time at equal area", "time at equal power"], scope_rows(results)),
+        calibration_line(results),
     ]
     for name, task in results["tasks"].items():
         design = task.get("digital_design")
         if not design:
             continue
-        rows = [[g["solver"], g["precision"], _g(g["quality_mean"]), _g(g["iterations_mean"]),
+        rows = [[g["solver"], g["precision"], _g(g["quality_mean"], 4), _g(g["iterations_mean"]),
                  _g(g["energy_j"]), "yes" if g["admissible"] else "no",
                  "**charged**" if g["chosen"] else ""] for g in design["grid"]]
         parts += [f"Digital design space, {name} (quality within "

@@ -35,11 +35,12 @@ def interval95(values: Iterable[float | None]) -> Interval:
     return Interval(mean, float(stats.t.ppf(0.975, len(vals) - 1)) * sem, len(vals))
 
 
-def format_interval(interval: Interval, fmt: str = "{:.3g}") -> str:
-    """``mean ± half-width (n=…)``; a single value says ``n=1, no interval``."""
+def format_interval(interval: Interval, fmt: str = "{:.3g}", unit: str = "") -> str:
+    """``mean ± half-width (n=…)`` with ``unit`` after both numbers; a single value says
+    ``n=1, no interval``."""
     if interval.n == 0:
         return "n/a"
-    mean = fmt.format(interval.mean)
+    mean = fmt.format(interval.mean) + unit
     if interval.n < 2:
         return f"{mean} (n=1, no interval)"
-    return f"{mean} ± {fmt.format(interval.half_width)} (n={interval.n})"
+    return f"{mean} ± {fmt.format(interval.half_width)}{unit} (n={interval.n})"
