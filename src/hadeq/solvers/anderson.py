@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -10,6 +11,16 @@ from torch import Tensor
 
 from hadeq.solvers.base import FixedPointSolver, State
 from hadeq.validation import check_int, check_range
+
+
+@functools.lru_cache(maxsize=64)
+def _ones_cached(n: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    return torch.ones(1, n, 1, dtype=dtype, device=device)
+
+
+def _ones(n: int, like: Tensor) -> Tensor:
+    """A ``(1, n, 1)`` tensor of ones like ``like`` (built once per size and dtype)."""
+    return _ones_cached(n, like.dtype, like.device)
 
 
 @dataclass(frozen=True)
@@ -71,11 +82,12 @@ class Anderson(FixedPointSolver):
         diag = system.diagonal(dim1=1, dim2=2)
         scale = diag.mean(dim=1).clamp_min_(torch.finfo(z.dtype).tiny)
         diag.add_(scale.mul_(self.ridge)[:, None])
-        ones = z.new_ones(1, n, 1).expand(z.shape[0], n, 1)
-        alpha, info = torch.linalg.solve_ex(system, ones)
+        alpha, info = torch.linalg.solve_ex(system, _ones(n, z).expand(z.shape[0], n, 1))
         alpha = alpha.squeeze(2)
-        alpha = alpha / alpha.sum(dim=1, keepdim=True)
-        fallback = (info != 0) | ~torch.isfinite(alpha).all(dim=1)
+        total = alpha.sum(dim=1, keepdim=True)
+        alpha = alpha / total
+        # A NaN/Inf coefficient makes the total NaN/Inf: checking it covers every one.
+        fallback = (info != 0) | ~torch.isfinite(total.squeeze(1))
         # On an accelerator the Picard weights are selected with ``where`` (asking whether
         # some sample needs them would synchronise with the host); on the CPU asking is
         # free and saves the selection.

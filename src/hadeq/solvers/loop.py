@@ -63,6 +63,8 @@ class _ActiveMap:
         self.frozen = frozen  # (B, d): rows of stopped samples keep their returned value
         self.restrictable = is_restrictable(f)
         self._cached: tuple[int, Map] | None = None
+        self._full: Tensor | None = None  # the whole batch's input to an unrestricted f
+        self._stopped = 0  # samples stopped when _full was last refreshed from frozen
 
     def __call__(self, z: Tensor, active: Tensor) -> Tensor:
         n, batch = z.shape[0], self.shape[0]
@@ -73,7 +75,11 @@ class _ActiveMap:
                 self._cached = (n, self.f.restrict(active))  # type: ignore[attr-defined]
             out = self._cached[1](z.view(n, *self.shape[1:]))
         else:
-            full = self.frozen.index_copy(0, active, z)
+            # One buffer for the whole batch: the stopped rows are refreshed from
+            # ``frozen`` when more samples have stopped, the running rows written in place.
+            if self._full is None or self._stopped != batch - n:
+                self._full, self._stopped = self.frozen.clone(), batch - n
+            full = self._full.index_copy_(0, active, z)
             out = self.f(full.view(self.shape)).reshape(batch, -1).index_select(0, active)
         if not isinstance(out, Tensor) or out.numel() != z.numel():
             got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
@@ -153,14 +159,15 @@ def _iterate(
 
         converged = res <= threshold
         bad = None if all_finite else ~finite
-        running = ~converged if bad is None else ~converged & ~bad
         stalled = None  # stagnation is only judged once a full window has passed
         if window:
             history.append(best_res.clone())
-            if k >= window:
-                old = history[0].index_select(0, active)
-                now = best_res.index_select(0, active)
-                stalled = (now > (1.0 - options.stagnation_decrease) * old) & running
+        if (window and k >= window) or floors is not None:
+            running = ~converged if bad is None else ~converged & ~bad
+        if window and k >= window:
+            old = history[0].index_select(0, active)
+            now = best_res.index_select(0, active)
+            stalled = (now > (1.0 - options.stagnation_decrease) * old) & running
 
         if floors is not None:
             floor = noise_floor(z, fz, options)
