@@ -122,7 +122,7 @@ _PENDULUM = _plan(
 )
 
 SUITES: dict[str, SuiteConfig] = {
-    "quick": SuiteConfig(name="quick", tasks=(_DIGITS, _DARCY, _PENDULUM), seeds=(0, 1)),
+    "quick": SuiteConfig(name="quick", tasks=(_DIGITS, _DARCY, _PENDULUM), seeds=(0, 1, 2)),
     "full": SuiteConfig(
         name="full",
         tasks=(
