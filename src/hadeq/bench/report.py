@@ -551,7 +551,8 @@ def _sweep_note(results: dict[str, Any], name: str) -> str:
     for plan in results.get("config", {}).get("tasks", []):
         if plan.get("task") == name and plan.get("sweep_episodes"):
             headline = (plan.get("task_options") or {}).get("n_episodes")
-            return (f"Each sweep point: {plan['sweep_episodes']} episodes per seed; the "
+            return (f"Each sweep point: {plan['sweep_episodes']} episodes per seed (fewer than "
+                    "the headline's, so the sweeps are noisier); the "
                     f"headline: {headline if headline is not None else 'the default number'}"
                     " per seed.")
     return ""

@@ -41,8 +41,9 @@ class TaskPlan:
     or the imitation settings (control)."""
     regularizers: bool = False
     """Train one extra physics-aware model per physics-informed term (seed 0)."""
-    sweep_episodes: int = 20
-    """Control only: episodes per sweep point (the headline uses ``task_options``'s)."""
+    sweep_episodes: int | None = None
+    """Control only: episodes per sweep point; None: the headline's (``task_options``'s
+    ``n_episodes``), so that sweep points and the headline are equally precise."""
     seeds: tuple[int, ...] | None = None
     """Seeds of this task; None: the suite's."""
 
