@@ -192,6 +192,20 @@ AMP_GBW_TAU_PRODUCT: float = 10.0
 """GBW·τ (dimensionless): unity-gain bandwidth needed to support a neuron time constant τ
 with margin; FACTS.md example GBW = 1 GHz for τ = 10 ns."""
 
+# Amplifier noise: first-order design estimate from channel thermal noise (see
+# hadeq.analog.loop.amplifier_noise_density_v_per_rthz).
+
+BOLTZMANN_J_PER_K: float = 1.380649e-23
+"""Boltzmann constant k, J/K (exact, SI 2019)."""
+
+AMP_TEMPERATURE_K: float = 300.0
+"""Operating temperature of the amplifiers, K (room temperature; a design choice)."""
+
+MOS_THERMAL_NOISE_GAMMA: float = 2.0 / 3.0
+"""Channel thermal-noise coefficient γ of a MOSFET in saturation, long-channel value 2/3
+(Razavi, *Design of Analog CMOS Integrated Circuits*, 2nd ed., ch. 7; short channels
+reach 1–2, so this is the optimistic end)."""
+
 # HERMES throughput and efficiency (Le Gallo et al., Nature Electronics 2023).
 
 HERMES_TOPS_PER_W_ONE_PHASE: float = 9.76

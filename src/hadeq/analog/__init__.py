@@ -14,6 +14,7 @@ from hadeq.analog.conv import AnalogConv2d
 from hadeq.analog.convert import analog_layers, analogize
 from hadeq.analog.layer import AnalogMVM
 from hadeq.analog.linear import AnalogLinear
+from hadeq.analog.loop import LoopDynamics, LoopSampling
 from hadeq.analog.metrics import measure_snr_db, snr_db
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "AnalogMVM",
     "DeviceModel",
     "HardwareConfig",
+    "LoopDynamics",
+    "LoopSampling",
     "WeightScale",
     "analog_layers",
     "analogize",

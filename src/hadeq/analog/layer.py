@@ -58,7 +58,7 @@ from hadeq.analog.config import DeviceModel, HardwareConfig, WeightScale
 from hadeq.analog.converters import adc_units, amplifier_errors
 from hadeq.analog.crossbar import tile_grid, to_tiles
 from hadeq.analog.devices import ProgrammedArray
-from hadeq.analog.mvm import TiledMVM
+from hadeq.analog.mvm import TiledMVM, per_cell
 from hadeq.analog.quant import abs_max, quantize_ste
 from hadeq.errors import ConfigError
 
@@ -257,6 +257,20 @@ class AnalogMVM(nn.Module):
         e = self._effective_operands()[0]
         # Float weights on ideal devices: e is the weight itself; never hand out an alias.
         return e.clone() if e is self.weight or e._base is self.weight else e
+
+    def static_operands(self) -> tuple[Tensor, Tensor | None]:
+        """``(W_s, o)``: what the array computes, as a linear map, when its inputs have a
+        fixed full scale of 1 (inside an analog loop: the amplifiers' rails) and no read
+        noise or converters act — the effective weight with every tile output's amplifier
+        gain mismatch, ``W_s[j, i] = (1 + γ_{r(i) j})·E[j, i]``, and the amplifiers'
+        offsets summed over the row tiles in layer units, ``o_j = w_scale_j·Σ_r o_{rj}``
+        (None without offset mismatch). The same stages as :meth:`analog_matmul`."""
+        e, scale = self._effective_operands()
+        xi = self.xi_amplifiers[..., : self.mvm_out]
+        gain, offset = amplifier_errors(xi, self.hardware, e.dtype)
+        if gain is not None:
+            e = e * per_cell(gain, self.mvm_in, self.hardware.tile_rows)
+        return e, None if offset is None else offset.sum(0) * scale.to(e.dtype)
 
     # --- the analog MVM -----------------------------------------------------------------
     def read_noise_level(self) -> float | None:

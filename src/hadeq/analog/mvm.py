@@ -67,7 +67,7 @@ def _split(t: Tensor, rows: int) -> list[Tensor]:
     return [*blocks, t[:, n_full * rows:]] if n % rows else blocks
 
 
-def _per_cell(gain: Tensor, n_in: int, rows: int) -> Tensor:
+def per_cell(gain: Tensor, n_in: int, rows: int) -> Tensor:
     """A per-(tile, output) factor ``(R, out)`` spread over the ``(out, in)`` cells."""
     return gain.repeat_interleave(rows, dim=0)[:n_in].t()
 
@@ -135,7 +135,7 @@ class TiledMVM(torch.autograd.Function):
 
         # ADC input units: its levels at the integers of [−H, H]; FS units without bits.
         a_out, lsb = adc_units(hw)
-        w_fwd = e if gain is None else e * _per_cell(gain, n_in, rows)
+        w_fwd = e if gain is None else e * per_cell(gain, n_in, rows)
         # 1/s goes into alpha (a float; reading it costs nothing on CPU) unless it is per
         # output or reading it would synchronise a device.
         if scale.dim() == 0 and scale.device.type == "cpu":
@@ -191,7 +191,7 @@ class TiledMVM(torch.autograd.Function):
             h = _hardtanh_backward(g, u, -ctx.adc_bound, ctx.adc_bound)  # (R, N, out)
         else:
             h = g.expand(-(-n_in // rows), *g.shape)
-        g_cell = None if gain is None else _per_cell(gain, n_in, rows)
+        g_cell = None if gain is None else per_cell(gain, n_in, rows)
         single = n_in <= rows  # one row tile: plain matmuls, nothing to reorder
         if need_x:
             w_bwd = e if g_cell is None else e * g_cell

@@ -132,8 +132,8 @@ def best_digital(cells: list[dict[str, Any]], config: EnergyConfig, higher_is_be
 
 def hybrid_report(cells: list[dict[str, Any]], config: EnergyConfig,
                   hardware: HardwareConfig) -> EnergyReport:
-    """The hybrid DEQ's energy report averaged over seeds, each with its own measured
-    settling time rescaled to ``hardware``'s loop time constant."""
+    """The hybrid DEQ's energy report averaged over seeds, each charged for its own
+    sampling instant ``t_s`` rescaled to ``hardware``'s loop time constant."""
     return average_reports([
         hybrid_deq_energy(workload_from(cell["workload"]),
                           _settling_ns(cell["settling"], hardware), config, hardware=hardware)
@@ -141,9 +141,54 @@ def hybrid_report(cells: list[dict[str, Any]], config: EnergyConfig,
 
 
 def _settling_ns(settle: Mapping[str, Any], hardware: HardwareConfig) -> float:
-    """A measured settling time rescaled to ``hardware``'s loop time constant: the loop's
-    dynamics are τ·dz/dt = f(z) − z, so time scales with τ."""
-    return settle["settling_time_ns"] * hardware.tau_ns / settle["tau_ns"]
+    """The charged loop time, the sampling instant ``t_s`` (every input is sampled then),
+    rescaled to ``hardware``'s loop time constant: the loop's dynamics are
+    τ·da/dt = −a + I(σ(a)) + u, so time scales with τ."""
+    return settle["sample_time_ns"] * hardware.tau_ns / settle["tau_ns"]
+
+
+def _timing(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """The hybrid's loop timing over seeds: mean noise-free settling of the test inputs,
+    its 99th percentile, the charged sampling instant ``t_s`` and the physical quality
+    beside the training proxy's (headline hardware)."""
+    settle = [c["settling"] for c in cells]
+    headline = [c["evaluations"]["headline"] for c in cells]
+    proxies = [e["proxy_quality"] for e in headline if e.get("proxy_quality") is not None]
+    return {
+        "settling_time_ns": statistics.fmean(s["settling_time_ns"] for s in settle),
+        "settling_time_ns_p99": statistics.fmean(s["settling_time_ns_p99"] for s in settle),
+        "sample_time_ns": statistics.fmean(s["sample_time_ns"] for s in settle),
+        "covered_fraction": statistics.fmean(s["covered_fraction"] for s in settle),
+        "proxy_quality_mean": statistics.fmean(proxies) if proxies else None,
+    }
+
+
+def _anytime(digital_cells: list[dict[str, Any]],
+             physics_cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """Quality against time: the physics-aware hybrid sampled at fractions of its ``t_s``
+    and the digital DEQ stopped after a number of iterations, averaged over seeds, with
+    the first time (iteration count) within 0.5 % of the final quality per seed."""
+    out: dict[str, Any] = {}
+    curves = [c["evaluations"]["headline"].get("sampling_curve") for c in physics_cells]
+    curves = [c for c in curves if c]
+    if curves:
+        out["hybrid"] = {
+            "time_ns": [statistics.fmean(v) for v in zip(*(c["time_ns"] for c in curves),
+                                                          strict=True)],
+            "quality": [statistics.fmean(v) for v in zip(*(c["quality"] for c in curves),
+                                                          strict=True)],
+            "time_to_final_ns": [c["time_to_final_ns"] for c in curves],
+        }
+    digital = [c["iteration_curves"] for c in digital_cells if c.get("iteration_curves")]
+    for solver in digital[0] if digital else ():
+        runs = [d[solver] for d in digital]
+        out[f"digital_{solver}"] = {
+            "iterations": runs[0]["iterations"],
+            "quality": [statistics.fmean(v) for v in zip(*(r["quality"] for r in runs),
+                                                          strict=True)],
+            "iterations_to_final": [r["iterations_to_final"] for r in runs],
+        }
+    return out
 
 
 def _quality(cells: list[dict[str, Any]], label: str) -> tuple[float, float, list[float]]:
@@ -200,7 +245,7 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
                 e["solver"].get("converged_fraction", math.nan) for e in ev)
             if ev[0]["solver"] else None,
             "train_time_s": statistics.fmean(c["train_time_s"] for c in cells_),
-            "iterations_mean": None, "settling_time_ns": None,
+            "iterations_mean": None, "settling_time_ns": None, "sample_time_ns": None,
         }
         if report is not None:
             out["energy_j"] = report.total_j
@@ -219,12 +264,10 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
                      solver=design.solver, precision=design.precision),
         HYBRID: row(physics_cells, "headline", e_hybrid, headline_hw,
                     "hybrid DEQ, physics-aware training on the headline hardware",
-                    settling_time_ns=statistics.fmean(
-                        c["settling"]["settling_time_ns"] for c in physics_cells)),
+                    **_timing(physics_cells)),
         STANDARD: row(digital_cells, "headline", e_standard, headline_hw,
                       "hybrid DEQ, standard training (ideal forward), run on the hardware",
-                      settling_time_ns=statistics.fmean(
-                          c["settling"]["settling_time_ns"] for c in digital_cells)),
+                      **_timing(digital_cells)),
     }
     for name in plan.baselines:
         cells_ = by_role.get(name, [])
@@ -265,6 +308,7 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
     settling = physics_cells[0]["settling"]
     for stat in ("median", "p99"):
         result["curves"][f"analog_residual_{stat}"] = settling[f"residual_trace_{stat}"]
+    result["anytime"] = _anytime(digital_cells, physics_cells)
     result["headline"] = headline(result)
     result["headline"].update(_fair_comparison(digital_cells, e_digital, e_hybrid, energy,
                                                design))
@@ -346,6 +390,7 @@ def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str,
             "near_zero_fraction": cell.get("near_zero_fraction"),
             "iterations_mean": cell["digital"]["iterations_mean"],
             "settling_time_ns": cell["settling"]["settling_time_ns"],
+            "sample_time_ns": cell["settling"]["sample_time_ns"],
             "energy_j": e_h.total_j,
         })
     if len(regs) > 1:

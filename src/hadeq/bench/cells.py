@@ -77,6 +77,10 @@ class Cell:
         return f"{self.task}/{self.role}/seed{self.seed}"
 
 
+CALIBRATION_SAMPLES = 256
+"""Held-out training inputs (the last of the training set) on which every chip's loop is
+calibrated."""
+
 RUN_KEY_FILE = "cell.json"
 """In a cell's run folder: the key and label of the cell whose training the folder holds."""
 
@@ -191,18 +195,35 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
         "train_final": fit.final,
         "evaluations": {},
     }
+    # Held-out training inputs calibrate every chip's loop (ranges, sampling instant).
+    calibration_x = data.x_train[-CALIBRATION_SAMPLES:]
+    loop = cell.settle.loop
+
+    def quality_of(outputs: torch.Tensor) -> float:
+        return float(task.metrics(outputs, data.y_test)[task.primary_metric])
+
     for ev in cell.evaluations:
+        physical = cell.measure_solvers and not ev.hardware.is_exact
         scored = evaluate_model(model, task, data.x_test, data.y_test, hardware=ev.hardware,
-                                seed=cell.seed)
-        result["evaluations"][ev.label] = {
+                                seed=cell.seed, loop=loop if physical else None,
+                                calibration_x=calibration_x)
+        entry = result["evaluations"][ev.label] = {
             "quality": scored["metrics"][task.primary_metric],
             "metrics": scored["metrics"],
             "solver": scored["solver"],
             "snr_db": None,
+            "loop": scored.get("loop"),
         }
         if ev.reference and cell.measure_solvers:
-            result["evaluations"][ev.label].update(
-                measure.core_snr(model, data.x_test[:256], ev.hardware, cell.seed))
+            entry.update(measure.core_snr(model, data.x_test[:256], ev.hardware, cell.seed))
+        if physical and ev.reference:
+            # The training-time proxy (a solver on the noisy map) beside the circuit.
+            proxy = evaluate_model(model, task, data.x_test, data.y_test,
+                                   hardware=ev.hardware, seed=cell.seed)
+            entry["proxy_quality"] = proxy["metrics"][task.primary_metric]
+            chip = measure.calibrated_chip(model, ev.hardware, cell.seed, calibration_x, loop)
+            entry["sampling_curve"] = measure.sampling_curve(chip, data.x_test, quality_of,
+                                                             seed=cell.seed)
     if not cell.measure_solvers:
         result["energy"] = measure.baseline_energy(model, data.x_test[:256], cell.settle,
                                                    cell.seed)
@@ -210,13 +231,17 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
         x = data.x_test[:256]
         result["workload"] = asdict(model.workload(x))
         result["digital"] = measure.digital_iterations(model, x, cell.settle.tol)
-        result["settling"] = measure.analog_settling(model, x, cell.settle, cell.seed)
+        result["settling"] = measure.analog_settling(model, x, cell.settle, cell.seed,
+                                                     calibration_x)
         if cell.role == "digital":
             def score(run: HadeqModel) -> float:
                 scored = evaluate_model(run, task, data.x_test, data.y_test, seed=cell.seed)
                 return float(scored["metrics"][task.primary_metric])
 
             result["digital_grid"] = measure.digital_grid(model, score, x, cell.settle.tol)
+            result["iteration_curves"] = {
+                solver: measure.iteration_curve(model, score, solver, "fp32")
+                for solver in ("picard", "anderson")}
     if cell.role.startswith("reg:") or cell.role == "physics_aware":
         from hadeq.training import near_zero_fraction
 

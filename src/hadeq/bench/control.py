@@ -59,17 +59,32 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
             return evaluate_policy(chip, n_episodes=episodes,
                                    seed=EVAL_SEED_OFFSET + cell.seed * 1000)
 
+    # States over the whole box calibrate every chip's loop (ranges, sampling instant).
+    calibration_x = _probe_observations(256, derive_seed(cell.seed, "calibration"))
     for ev in cell.evaluations:
-        outcome = rollouts(on_hardware(model, ev.hardware, cell.seed),
-                           ev.episodes or headline_episodes)
+        physical = cell.measure_solvers and not ev.hardware.is_exact
+        if physical:
+            chip = measure.calibrated_chip(model, ev.hardware, cell.seed, calibration_x,
+                                           cell.settle.loop)
+        else:
+            chip = on_hardware(model, ev.hardware, cell.seed)
+        outcome = rollouts(chip, ev.episodes or headline_episodes)
         entry = {"quality": outcome.mean_return,
                  "metrics": {"mean_return": outcome.mean_return,
                              "std_return": outcome.std_return,
                              "success_rate": outcome.success_rate},
                  "solver": {}, "snr_db": None}
+        if physical:
+            calib = chip.loop_calibration
+            entry["loop"] = {"sample_time_ns": calib.sample_time_ns, "dt_ns": calib.dt_ns,
+                             "settle_tol": calib.tol}
         if ev.reference and cell.measure_solvers:
             entry.update(measure.core_snr(model, _probe_observations(256, cell.seed),
                                           ev.hardware, cell.seed))
+            if physical:
+                proxy = rollouts(on_hardware(model, ev.hardware, cell.seed),
+                                 ev.episodes or headline_episodes)
+                entry["proxy_quality"] = proxy.mean_return
         result["evaluations"][ev.label] = entry
     if not cell.measure_solvers:
         result["energy"] = measure.baseline_energy(model, _probe_observations(256, cell.seed),
@@ -78,7 +93,8 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
         x = _probe_observations(256, cell.seed)
         result["workload"] = asdict(model.workload(x))
         result["digital"] = measure.digital_iterations(model, x, cell.settle.tol)
-        result["settling"] = measure.analog_settling(model, x, cell.settle, cell.seed)
+        result["settling"] = measure.analog_settling(model, x, cell.settle, cell.seed,
+                                                     calibration_x)
         if cell.role == "digital":
             result["digital_grid"] = measure.digital_grid(
                 model, lambda run: rollouts(run.clone().eval(), headline_episodes).mean_return,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from hadeq.analog import HardwareConfig, measure_snr_db, snr_db
+from hadeq.analog import HardwareConfig, LoopSampling, measure_snr_db, snr_db
+from hadeq.analog.loop import settle
 from hadeq.models import DIGITAL_PRECISIONS, AnalogCoreDEQ, HadeqModel, at_precision
 
 
@@ -27,6 +28,9 @@ class Settling:
     """Integration step of the loop's ODE, ns."""
     horizon_tau: float = 200.0
     """Longest simulated time, in units of τ."""
+    loop: LoopSampling = field(default_factory=LoopSampling)
+    """How the physical loop is sampled and simulated (``t_s``: by default the 99th
+    percentile of the calibration inputs' settling times)."""
 
     def solver_options(self) -> dict[str, Any]:
         """Loop options of the ``analog_relaxation`` solver for this measurement."""
@@ -108,23 +112,96 @@ def digital_grid(model: AnalogCoreDEQ, score: Callable[[HadeqModel], float], x: 
     return points
 
 
-def analog_settling(model: AnalogCoreDEQ, x: Tensor, settling: Settling,
-                    seed: int) -> dict[str, Any]:
-    """Simulated settling of the analog loop on ``settling.hardware`` programmed with
-    ``seed``, to relative residual ``settling.tol``.
-
-    The loop runs on the programmed chip (quantized, drifted conductances) without read
-    noise: settling time is a property of the circuit's dynamics, and with noise the
-    residual never falls below its noise floor, so a noisy "time to ``tol``" would not
-    exist. Quality is measured separately with the noise on.
-    """
+def calibrated_chip(model: AnalogCoreDEQ, hardware: HardwareConfig, seed: int,
+                    calibration_x: Tensor, loop: LoopSampling) -> AnalogCoreDEQ:
+    """A copy of ``model`` on ``hardware`` programmed with ``seed``, in eval mode, its
+    loop calibrated on ``calibration_x`` (fixed ranges, sampling instant ``t_s``)."""
     chip = model.clone()
-    chip.set_hardware(settling.hardware.replace(read_noise=0.0), seed=seed)
-    chip.set_eval_solver("analog_relaxation", settling.solver_options())
-    out = _solve_stats(chip.eval(), x)
-    out["dt_ns"] = settling.dt_ns
-    out["tau_ns"] = settling.hardware.tau_ns
-    return out
+    chip.set_hardware(hardware, seed=seed)
+    chip.eval().calibrate_loop(calibration_x, loop)  # type: ignore[operator]
+    return chip  # type: ignore[return-value]
+
+
+def analog_settling(model: AnalogCoreDEQ, x: Tensor, settling: Settling, seed: int,
+                    calibration_x: Tensor) -> dict[str, Any]:
+    """The analog loop's timing on ``settling.hardware`` programmed with ``seed``: the
+    sampling instant ``t_s`` calibrated on ``calibration_x`` (held-out training inputs)
+    and the noise-free settling times of ``x`` (to half an ADC LSB on ``z``, the
+    physical loop of :mod:`hadeq.analog.loop`), with the fraction of ``x`` that ``t_s``
+    covers. Energy and time are charged for ``t_s``."""
+    chip = calibrated_chip(model, settling.hardware, seed, calibration_x, settling.loop)
+    calib = chip.loop_calibration
+    assert calib is not None
+    with torch.no_grad():
+        u = chip.injection(x)
+        result = settle(chip.loop_current, chip.sigma, u, chip.loop_dynamics(calib.dt_ns),
+                        calib.tol, horizon_tau=settling.loop.horizon_tau,
+                        record_residual=True)
+    t = result.time_ns
+    assert result.residual is not None
+    res = result.residual
+    finite = t[t.isfinite()]
+    cal = calib.settling_ns
+    return {
+        "sample_time_ns": calib.sample_time_ns,
+        "settling_time_ns": float(finite.mean()) if finite.numel() else math.inf,
+        "settling_time_ns_p99": float(t.quantile(0.99, interpolation="higher")),
+        "settling_time_ns_max": float(t.max()),
+        "covered_fraction": float((t <= calib.sample_time_ns).double().mean()),
+        "settled_fraction": float(t.isfinite().double().mean()),
+        "calibration_settling_ns_mean": float(cal[cal.isfinite()].mean()),
+        "calibration_settling_ns_p99": float(cal.quantile(0.99, interpolation="higher")),
+        "settle_tol": calib.tol, "dt_ns": calib.dt_ns, "tau_ns": settling.hardware.tau_ns,
+        # The loop's relative residual along the trajectory (the digital solvers' measure).
+        "residual_trace": [float(v) for v in res.mean(dim=1)],
+        "residual_trace_median": [float(v) for v in
+                                  res.quantile(0.5, dim=1, interpolation="higher")],
+        "residual_trace_p99": [float(v) for v in
+                               res.quantile(0.99, dim=1, interpolation="higher")],
+    }
+
+
+def sampling_curve(chip: AnalogCoreDEQ, x: Tensor, score: Callable[[Tensor], float],
+                   fractions: tuple[float, ...] = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75,
+                                                   0.875, 1.0, 1.5, 2.0),
+                   seed: int = 0) -> dict[str, Any]:
+    """Quality of the calibrated ``chip`` when the ADC samples at ``fractions`` of its
+    ``t_s`` (the loop is an anytime computer): ``score(outputs)`` of the head's outputs
+    on ``x`` at each instant, with read noise from a stream seeded by ``seed``; and the
+    first instant whose quality is within 0.5 % of the quality at the last one."""
+    calib = chip.loop_calibration
+    assert calib is not None
+    times = tuple(f * calib.sample_time_ns for f in fractions)
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        u = chip.injection(x)
+        states = chip.physical_trajectory(u, times)
+        quality = [score(chip.head(chip.adc_read(chip.sigma(a)))) for a in states]
+    final = quality[-1]
+    near = [t for t, q in zip(times, quality, strict=True)
+            if abs(q - final) <= 0.005 * abs(final)]
+    return {"time_ns": list(times), "quality": quality,
+            "time_to_final_ns": near[0] if near else None}
+
+
+def iteration_curve(model: AnalogCoreDEQ, score: Callable[[HadeqModel], float],
+                    solver: str, precision: str,
+                    iterations: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+                    ) -> dict[str, Any]:
+    """Quality of the digital DEQ (ideal hardware, ``solver`` at ``precision``) stopped
+    after each number of ``iterations``, and the first count within 0.5 % of the last."""
+    digital = model.clone()
+    digital.set_hardware(HardwareConfig.preset("ideal"))
+    run = at_precision(digital, precision)
+    quality = []
+    for k in iterations:
+        run.set_eval_solver(solver, {"tol": 1e-30, "max_iter": k, "stagnation_window": 0})
+        quality.append(score(run.eval()))
+    final = quality[-1]
+    near = [k for k, q in zip(iterations, quality, strict=True)
+            if abs(q - final) <= 0.005 * abs(final)]
+    return {"iterations": list(iterations), "quality": quality,
+            "iterations_to_final": near[0] if near else None}
 
 
 def core_snr(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig,

@@ -79,16 +79,24 @@ class DEQ(nn.Module):
             _warn_unconverged("DEQ forward", stats)
         if not differentiable:
             return z_star, stats
-        g = proxy if proxy is not None else f
+        return self.attach(proxy if proxy is not None else f, z_star, stats,
+                           on_backward=on_backward), stats
+
+    def attach(self, g: Map, z_star: Tensor, stats: SolverStats | None = None, *,
+               on_backward: Callable[[SolverStats], None] | None = None) -> Tensor:
+        """``z_star`` (found elsewhere, e.g. by simulating the analog circuit) carrying the
+        gradient of the configured backward mode through the map ``g`` at ``z_star``;
+        ``stats`` of the solve that found it set the adjoint's tolerance at a noise floor."""
         mode = self.config.backward
         if mode == "implicit":
-            return self._implicit(g, z_star, on_backward, self._adjoint_tol(stats)), stats
+            tol = None if stats is None else self._adjoint_tol(stats)
+            return self._implicit(g, z_star, on_backward, tol)
         steps = 1 if mode == "jfb" else self.config.phantom_steps
         damping = 1.0 if mode == "jfb" else self.config.phantom_damping
         z = z_star
         for _ in range(steps):
             z = torch.lerp(z, g(z), damping) if damping != 1.0 else g(z)
-        return _with_value(z_star, z), stats
+        return _with_value(z_star, z)
 
     def _adjoint_tol(self, stats: SolverStats) -> float | None:
         """The adjoint tolerance the forward's noise floor allows (None: the backward

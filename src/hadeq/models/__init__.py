@@ -8,7 +8,7 @@ can name.
 
 from hadeq.models.config import ConvHybridDEQConfig, HybridDEQConfig
 from hadeq.models.conv_hybrid import ConvHybridDEQ
-from hadeq.models.core import AnalogCoreDEQ
+from hadeq.models.core import AnalogCoreDEQ, LoopCalibration
 from hadeq.models.ep import EPFunction, ep_gradients, hopfield_energy
 from hadeq.models.feedforward import AnalogCNN, AnalogCNNConfig, AnalogMLP, AnalogMLPConfig
 from hadeq.models.ffebm import FFEBM, EnergyBlock, FFEBMConfig
@@ -40,6 +40,7 @@ __all__ = [
     "HadeqModel",
     "HybridDEQ",
     "HybridDEQConfig",
+    "LoopCalibration",
     "ModelHints",
     "ModelOutput",
     "ModelSpec",

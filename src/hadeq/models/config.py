@@ -48,6 +48,9 @@ def check_loop_fields(config: HybridDEQConfig | ConvHybridDEQConfig) -> None:
     check_choice("mode", config.mode, ("physics_aware", "standard"))
     check_choice("proxy", config.proxy, ("clean", "frozen"))
     check_choice("digital_precision", config.digital_precision, ("fp32", "fp16", "int8"))
+    if config.physical_training_tau is not None:
+        check_range("physical_training_tau", config.physical_training_tau, 0.0, 10_000.0,
+                    low_open=True)
     if config.digital_precision != "fp32" and not config.hardware.is_exact:
         raise ConfigError("digital_precision", config.digital_precision, "fp32 unless the "
                           "hardware is exact (a digital DEQ): precision is a digital design "
@@ -107,6 +110,13 @@ class HybridDEQConfig:
     weights, the activations entering every digital layer and the loop state after every
     iteration, as a post-training-quantized accelerator computes (see
     :mod:`hadeq.models.precision`); ``fp32`` computes in float."""
+
+    physical_training_tau: float | None = None
+    """``physics_aware`` training with the physical loop: the forward solve simulates
+    the circuit (:mod:`hadeq.analog.loop`, read and amplifier noise included) from
+    ``a = 0`` for this many time constants τ and the implicit backward differentiates
+    the proxy at the sampled state; None: the configured solver on the noisy map (the
+    cheaper proxy)."""
 
     def __post_init__(self) -> None:
         check_int("in_features", self.in_features, 1)
@@ -212,6 +222,13 @@ class ConvHybridDEQConfig:
     weights, the activations entering every digital layer and the loop state after every
     iteration, as a post-training-quantized accelerator computes (see
     :mod:`hadeq.models.precision`); ``fp32`` computes in float."""
+
+    physical_training_tau: float | None = None
+    """``physics_aware`` training with the physical loop: the forward solve simulates
+    the circuit (:mod:`hadeq.analog.loop`, read and amplifier noise included) from
+    ``a = 0`` for this many time constants τ and the implicit backward differentiates
+    the proxy at the sampled state; None: the configured solver on the noisy map (the
+    cheaper proxy)."""
 
     def __post_init__(self) -> None:
         check_int("in_channels", self.in_channels, 1, 65_536)

@@ -137,12 +137,39 @@ class ConvHybridDEQ(AnalogCoreDEQ):
         s = 0.0 if self.spectral is None else self.spectral.ideal_forward(z)
         return self.sigma(self.core.ideal_forward(z) + s + u)
 
-    def _frozen_map(self, z: Tensor, u: Tensor) -> Tensor:
+    def loop_current(self, z: Tensor) -> Tensor:
         core = self.core
-        kernel = core.effective_weight().reshape(core.weight.shape)
+        weight, offset = core.static_operands()
+        bias = core.bias if offset is None else core.bias + offset
         s = 0.0 if self.spectral is None else self.spectral.frozen_forward(z)
-        return self.sigma(F.conv2d(z, kernel, core.bias, core.stride, core.padding,
-                                   core.dilation) + s + u)
+        return F.conv2d(z, weight.reshape(core.weight.shape), bias, core.stride, core.padding,
+                        core.dilation) + s
+
+    def _path_noise(self, a: Tensor, generator: torch.Generator | None) -> Tensor | float:
+        """The spectral path's read noise: white current noise on every mode's output
+        node at the mode's fixed full scale (calibrated), taken to the field by the
+        (exact) synthesis transform."""
+        calib = self.loop_calibration
+        if self.spectral is None or calib is None or calib.mode_full_scale is None:
+            return 0.0
+        hw, path = self.hardware, self.spectral
+        if hw.read_noise == 0.0:
+            return 0.0
+        m, c_out = path.modes, path.out_channels
+        scale = path.effective_tiles()[1].to(a.dtype)
+        scale = scale.reshape(m, m, c_out).permute(2, 0, 1) if scale.dim() else scale
+        std = hw.read_noise * calib.mode_full_scale.to(a.dtype) * scale  # (C_out, m, m)
+        eps = torch.randn((a.shape[0], c_out, m, m), generator=generator, dtype=a.dtype,
+                          device=a.device)
+        return path.synthesis(eps * std, *a.shape[-2:])
+
+    def _calibrate_paths(self, z_star: Tensor) -> Tensor | None:
+        """Per mode, the largest coefficient magnitude of the equilibria ``z_star``: the
+        fixed full scale of every mode crossbar's input (``(1, m, m)``)."""
+        if self.spectral is None:
+            return None
+        c = self.spectral.analysis(z_star)  # (B, C, m, m)
+        return c.abs().amax(dim=(0, 1)).clamp_min(torch.finfo(c.dtype).tiny).unsqueeze(0)
 
     # --- forward ------------------------------------------------------------------------
     def injection(self, x: Tensor) -> Tensor:

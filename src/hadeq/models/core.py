@@ -30,10 +30,19 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hadeq.analog import AnalogMVM, HardwareConfig
+from hadeq.analog.loop import (
+    LoopDynamics,
+    LoopSampling,
+    adc_half_lsb,
+    amplifier_noise_std,
+    integrate,
+    sampling_time_ns,
+    settle,
+)
 from hadeq.analog.quant import quantize_ste
 from hadeq.deq import DEQ, DEQConfig
 from hadeq.energy import DEQWorkload, LayerSpec
-from hadeq.errors import ConfigError
+from hadeq.errors import ConfigError, ConvergenceError
 from hadeq.models.config import RELAXATION, check_loop_solvers
 from hadeq.models.interface import HadeqModel, ModelOutput
 from hadeq.models.precision import apply_digital_precision, fake_quantize, round_state
@@ -77,10 +86,31 @@ def deq_config(config: Any) -> DEQConfig:
                                eval_solver=eval_solver, eval_options=eval_options)
 
 
+@dataclasses.dataclass(frozen=True)
+class LoopCalibration:
+    """What calibrating a chip's loop fixes (:meth:`AnalogCoreDEQ.calibrate_loop`)."""
+
+    injection_full_scale: float
+    """Full scale of the injection DACs, in injection units: inputs beyond it clip."""
+    mode_full_scale: Tensor | None
+    """Fixed input full scale of every spectral mode crossbar (None: no spectral path)."""
+    sample_time_ns: float
+    """``t_s``: the ADC samples every output this long after the input is applied, ns."""
+    dt_ns: float
+    """Integration step of the simulated loop, ns."""
+    tol: float
+    """Settling tolerance on ``z``: half an LSB of the ADC that reads it."""
+    settling_ns: Tensor
+    """Noise-free settling time of every calibration input, ns."""
+    noise: bool = True
+    """Whether the simulated loop carries its read and amplifier noise."""
+
+
 class AnalogCoreDEQ(HadeqModel):
     """Base class of the hybrid DEQs (see the module docstring)."""
 
     has_equilibrium: ClassVar[bool] = True
+    has_physical_loop: ClassVar[bool] = True
     state_rounding: str = "fp32"
     """Precision the loop state is rounded to after every map evaluation (a digital DEQ
     run at ``config.digital_precision``, see :mod:`hadeq.models.precision`)."""
@@ -89,9 +119,25 @@ class AnalogCoreDEQ(HadeqModel):
     head: nn.Module
     sigma: Callable[[Tensor], Tensor]
 
+    loop_calibration: LoopCalibration | None = None
+    """The physical loop's fixed ranges and sampling instant (:meth:`calibrate_loop`);
+    while set, evaluation on hardware simulates the circuit (:meth:`physical_equilibrium`).
+    Cleared whenever the chip changes."""
+
     # --- to be provided by subclasses ---------------------------------------------------
-    def _frozen_map(self, z: Tensor, u: Tensor) -> Tensor:
+    def loop_current(self, z: Tensor) -> Tensor:
+        """The programmed chip's feedback current ``I(z)`` for loop output ``z``, in the
+        units of the injection: every loop layer with its effective weights (quantized,
+        programmed, drifted conductances, IR drop; no read noise) plus the bias."""
         raise NotImplementedError
+
+    def _path_noise(self, a: Tensor, generator: torch.Generator | None) -> Tensor | float:
+        """Read noise of loop layers other than the core (one draw of ``ς·ε``)."""
+        return 0.0
+
+    def _calibrate_paths(self, z_star: Tensor) -> Tensor | None:
+        """Fixed full scales of loop layers other than the core, from equilibria."""
+        return None
 
     def operator_norm_bound(self) -> float:
         """An upper bound of the feedback operator's norm ‖W‖₂ (float weights)."""
@@ -107,7 +153,12 @@ class AnalogCoreDEQ(HadeqModel):
         return loop_hardware(hardware)
 
     def _hardware_changed(self) -> None:
+        self.loop_calibration = None
         self._rebuild_deq()
+
+    def program(self, seed: int) -> None:
+        self.loop_calibration = None
+        super().program(seed)
 
     def set_hardware(self, hardware: Any, seed: int | None = None) -> None:
         if self.config.digital_precision != "fp32":
@@ -151,13 +202,19 @@ class AnalogCoreDEQ(HadeqModel):
 
     # --- converters ---------------------------------------------------------------------
     def quantize_injection(self, u: Tensor) -> Tensor:
-        """The digital injection's int-style fake quantization, then the DACs."""
+        """The digital injection's int-style fake quantization, then the DACs: at the
+        calibrated fixed full scale while the physical loop runs (values beyond it
+        clip), otherwise over each sample's own range."""
         if self.config.injection_bits is not None:
             u = fake_quantize(u, self.config.injection_bits)
+        if not self.uses_hardware():
+            return u
         bits = self.hardware.input_bits
-        if bits is not None and self.uses_hardware():
-            u = fake_quantize(u, bits)
-        return u
+        if self._physical():
+            fs = self.loop_calibration.injection_full_scale  # type: ignore[union-attr]
+            unit = u / fs
+            return (unit.clamp(-1.0, 1.0) if bits is None else quantize_ste(unit, bits)) * fs
+        return u if bits is None else fake_quantize(u, bits)
 
     def adc_read(self, z: Tensor) -> Tensor:
         """One ADC conversion of each neuron output (σ's range [−1, 1] is full scale)."""
@@ -167,6 +224,9 @@ class AnalogCoreDEQ(HadeqModel):
         return quantize_ste(z, bits)
 
     # --- the maps whose fixed point is z* -----------------------------------------------
+    def _frozen_map(self, z: Tensor, u: Tensor) -> Tensor:
+        return self.sigma(self.loop_current(z) + u)
+
     def _hardware_map(self, z: Tensor, u: Tensor) -> Tensor:
         return self.sigma(self.core(z) + u)
 
@@ -209,11 +269,145 @@ class AnalogCoreDEQ(HadeqModel):
 
     def equilibrium(self, u: Tensor) -> ModelOutput:
         """Solve for ``z*`` with injection ``u`` and read it with the ADC; the record's
-        ``output`` is the head's output."""
+        ``output`` is the head's output. While the physical loop is calibrated and the
+        model evaluates on hardware, the circuit is simulated instead
+        (:meth:`physical_equilibrium`)."""
+        if self._physical():
+            return self.physical_equilibrium(u)
+        if (self.training and self.uses_hardware()
+                and self.config.physical_training_tau is not None):
+            return self._physical_training_equilibrium(u)
         solved, proxy = self.maps(u)
         adjoint: list[SolverStats] = []
         z_star, stats = self.deq(solved, torch.zeros_like(u), proxy=proxy,
                                  on_backward=adjoint.append, noise_floor=self._noise_floor())
+        z = self.adc_read(z_star)
+        return ModelOutput(self.head(z), solves=(stats,), z_star=z_star, z=z, u=u,
+                           backward=adjoint)
+
+    # --- the physical loop ------------------------------------------------------------------
+    def _physical(self) -> bool:
+        return (self.loop_calibration is not None and not self.training
+                and self.uses_hardware())
+
+    def loop_dynamics(self, dt_ns: float | None = None) -> LoopDynamics:
+        """The loop's time constant (the chip's) and integration step (default τ)."""
+        tau = self.hardware.tau_ns
+        return LoopDynamics(tau_ns=tau, dt_ns=tau if dt_ns is None else dt_ns)
+
+    def loop_noise(self, a: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """One draw ``ς·ε`` of the loop's white noise (see :mod:`hadeq.analog.loop`): the
+        core's read current noise at its fixed full scale — ``read_noise`` of one device
+        at ``g_max`` read at the amplifiers' rail ``|z| = 1``, i.e. ``read_noise·w_scale``
+        per row tile, tiles in quadrature — the other loop layers' (:meth:`_path_noise`)
+        and the amplifiers' input-referred noise."""
+        hw, core = self.hardware, self.core
+        scale = core.effective_tiles()[1].to(a.dtype)
+        shape = (1, -1, *([1] * (a.dim() - 2)))
+        read = hw.read_noise * math.sqrt(core.n_row_tiles) * (
+            scale.reshape(shape) if scale.dim() else scale)
+        std = torch.sqrt(read * read + amplifier_noise_std(hw.tau_ns) ** 2)
+        eps = torch.randn(a.shape, generator=generator, dtype=a.dtype, device=a.device)
+        return eps * std + self._path_noise(a, generator)
+
+    @torch.no_grad()
+    def calibrate_loop(self, x: Tensor, sampling: Any = None) -> LoopCalibration:
+        """Fix the physical loop's ranges and sampling instant from inputs ``x`` (held-out
+        training inputs), as a chip is calibrated once: the injection DACs' full scale is
+        the largest ``|u|`` over ``x``, the other loop layers' from the equilibria, and
+        ``t_s`` the ``sampling.quantile`` of the noise-free settling times on ``x`` (to
+        half an LSB of the ADC that reads ``z``) unless ``sampling.sample_time_ns`` sets
+        it. Evaluation on hardware then simulates the circuit sampled at ``t_s``."""
+        sampling = sampling or LoopSampling()
+        if not isinstance(sampling, LoopSampling):
+            raise ConfigError("sampling", type(sampling).__name__, "a LoopSampling")
+        was_training = self.training
+        self.eval()
+        try:
+            self.loop_calibration = None
+            u_fs = float(self.injection(x).abs().max().clamp_min(torch.finfo(x.dtype).tiny))
+            dynamics = self.loop_dynamics(sampling.dt_ns)
+            tol = adc_half_lsb(self.hardware.output_bits)
+            self.loop_calibration = LoopCalibration(u_fs, None, math.inf, dynamics.dt_ns, tol,
+                                                    torch.empty(0))
+            u = self.injection(x)
+            settled = settle(self.loop_current, self.sigma, u, dynamics, tol,
+                             horizon_tau=sampling.horizon_tau)
+            if sampling.sample_time_ns is not None:
+                t_s = sampling.sample_time_ns
+            else:
+                t_s = sampling_time_ns(settled.time_ns, sampling.quantile)
+                if not math.isfinite(t_s):
+                    raise ConvergenceError(
+                        f"more than {1 - sampling.quantile:.0%} of the calibration inputs do "
+                        f"not settle within {sampling.horizon_tau:g} τ: no sampling instant "
+                        "covers them (set sample_time_ns)")
+            self.loop_calibration = LoopCalibration(
+                u_fs, self._calibrate_paths(settled.z_star), t_s, dynamics.dt_ns, tol,
+                settled.time_ns, sampling.noise)
+        finally:
+            self.train(was_training)
+        return self.loop_calibration
+
+    @torch.no_grad()
+    def physical_trajectory(self, u: Tensor, times_ns: tuple[float, ...]) -> list[Tensor]:
+        """The loop states ``a(t)`` at ``times_ns`` for injection ``u`` (noise drawn from
+        torch's global generator), from ``a = 0`` as the input is applied."""
+        calib = self.loop_calibration
+        if calib is None:
+            raise ConfigError("loop_calibration", None, "a calibrated loop (calibrate_loop)")
+        dynamics = self.loop_dynamics(calib.dt_ns)
+        return integrate(self.loop_current, self.sigma, u, dynamics, max(times_ns),
+                         sample_times_ns=times_ns,
+                         noise=self.loop_noise if calib.noise else None)[1]
+
+    def physical_equilibrium(self, u: Tensor) -> ModelOutput:
+        """The circuit's answer: the loop runs from ``a = 0`` with its noise for the
+        calibrated ``t_s`` and the ADC reads ``z = σ(a(t_s))``. The record's solve reports
+        the loop's residual ``‖σ(I(z) + u) − z‖/‖z‖`` at ``t_s`` (no gradient)."""
+        calib = self.loop_calibration
+        assert calib is not None
+        (a,) = self.physical_trajectory(u, (calib.sample_time_ns,))
+        z_star = self.sigma(a)
+        with torch.no_grad():
+            flat = z_star.reshape(z_star.shape[0], -1)
+            step = (self._frozen_map(z_star, u).reshape(flat.shape) - flat)
+            residual = step.norm(dim=1) / flat.norm(dim=1).clamp_min(1e-30)
+            err = step.abs().amax(dim=1)
+        n = flat.shape[0]
+        steps = math.ceil(calib.sample_time_ns / calib.dt_ns - 1e-9)
+        stats = SolverStats(
+            solver="physical_loop", stop_mode="rel", tol=calib.tol,
+            # evaluations of the feedback current: four per ETDRK4 step
+            iterations=torch.full((n,), 4 * steps, dtype=torch.long),
+            residual=residual, converged=err <= calib.tol,
+            stagnated=torch.zeros(n, dtype=torch.bool),
+            nonfinite=~torch.isfinite(flat).all(dim=1), trace=residual.unsqueeze(0),
+            extras={"sample_time_ns": torch.full((n,), calib.sample_time_ns)})
+        z = self.adc_read(z_star)
+        return ModelOutput(self.head(z), solves=(stats,), z_star=z_star, z=z, u=u)
+
+    def _physical_training_equilibrium(self, u: Tensor) -> ModelOutput:
+        """Physics-aware training through the physical loop: the noisy circuit runs for
+        ``physical_training_tau``·τ from ``a = 0`` (per-sample injection ranges, as in
+        training), and the implicit backward differentiates the proxy at ``σ(a)``."""
+        t_ns = self.config.physical_training_tau * self.hardware.tau_ns
+        with torch.no_grad():
+            a, _, _ = integrate(self.loop_current, self.sigma, u.detach(),
+                                self.loop_dynamics(), t_ns, noise=self.loop_noise)
+            z_star = self.sigma(a)
+        proxy = self._frozen_map if self.config.proxy == "frozen" else self._clean_map
+        n = u.shape[0]
+        steps = math.ceil(t_ns / self.hardware.tau_ns - 1e-9)
+        stats = SolverStats(
+            solver="physical_loop", stop_mode="rel", tol=0.0,
+            iterations=torch.full((n,), 4 * steps, dtype=torch.long),
+            residual=torch.full((n,), math.nan), converged=torch.zeros(n, dtype=torch.bool),
+            stagnated=torch.zeros(n, dtype=torch.bool),
+            nonfinite=~torch.isfinite(z_star.reshape(n, -1)).all(dim=1),
+            trace=torch.full((1, n), math.nan))
+        adjoint: list[SolverStats] = []
+        z_star = self.deq.attach(batched(proxy, u), z_star, on_backward=adjoint.append)
         z = self.adc_read(z_star)
         return ModelOutput(self.head(z), solves=(stats,), z_star=z_star, z=z, u=u,
                            backward=adjoint)

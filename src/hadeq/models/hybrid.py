@@ -63,8 +63,10 @@ class HybridDEQ(AnalogCoreDEQ):
         """``‖W‖₂`` of the float feedback weight (exact)."""
         return float(torch.linalg.matrix_norm(self.core.weight, ord=2))
 
-    def _frozen_map(self, z: Tensor, u: Tensor) -> Tensor:
-        return self.sigma(F.linear(z, self.core.effective_weight(), self.core.bias) + u)
+    def loop_current(self, z: Tensor) -> Tensor:
+        weight, offset = self.core.static_operands()
+        bias = self.core.bias
+        return F.linear(z, weight, bias if offset is None else bias + offset)
 
     # --- forward ------------------------------------------------------------------------
     def injection(self, x: Tensor) -> Tensor:

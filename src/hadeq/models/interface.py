@@ -18,6 +18,9 @@ are :class:`EquilibriumModel` s and add what equilibrium measurements need.
 ``uses_hardware()``            whether this forward pass runs through the hardware model
 ``has_equilibrium``            whether the output is the fixed point of a loop; then
 ``set_eval_solver(s, opts)``   solves with ``s`` in evaluation mode from now on
+``has_physical_loop``          whether the loop can be simulated as the circuit; then
+``calibrate_loop(x, sampling)`` fixes its ranges and sampling instant ``t_s`` from
+                               inputs ``x``; evaluation on hardware then runs the circuit
 =============================  ===========================================================
 
 The hybrid DEQs (:class:`hadeq.models.core.AnalogCoreDEQ`) add what equilibrium
@@ -92,6 +95,8 @@ class HadeqModel(nn.Module):
     config: Any
     has_equilibrium: ClassVar[bool] = False
     """True when the output is computed from the fixed point of a loop."""
+    has_physical_loop: ClassVar[bool] = False
+    """True when that loop is an analog circuit :meth:`calibrate_loop` can set up."""
     standard_modes: ClassVar[tuple[str, ...]] = ("standard",)
     """Values of ``config.mode`` that train on the ideal float model."""
 
@@ -156,6 +161,11 @@ class HadeqModel(nn.Module):
         and ``options`` in evaluation mode from now on (models with an equilibrium)."""
         raise ConfigError("solver", solver, f"a model with an equilibrium "
                           f"({type(self).__name__} has none)")
+
+    def calibrate_loop(self, x: Tensor, sampling: Any = None) -> Any:
+        """Fix the analog loop's ranges and sampling instant from inputs ``x`` (models with
+        a physical loop, see :class:`hadeq.models.core.AnalogCoreDEQ`)."""
+        raise ConfigError("model", type(self).__name__, "a model with a physical analog loop")
 
     def energy_report(self, config: Any = None) -> Any:
         """The model's own energy and latency per inference at default assumptions (an

@@ -27,27 +27,13 @@ import os
 import numpy as np
 
 from hadeq import constants as C
+from hadeq.solvers.etdrk4 import etdrk4_coefficients, etdrk4_step
 from hadeq.tasks.cache import cached
 from hadeq.tasks.grf import grf_1d_periodic
 from hadeq.validation import check_int, check_range
 
 BURGERS_GENERATOR_VERSION = 1
 """Bumped whenever the generator's output changes for the same recipe."""
-
-_CONTOUR_POINTS = 32
-
-
-def _etdrk4_coefficients(lin: np.ndarray, dt: float):
-    """E, E2, Q, f1, f2, f3 of ETDRK4 for the diagonal linear operator ``lin``."""
-    lhd = lin * dt
-    roots = np.exp(1j * np.pi * (np.arange(1, _CONTOUR_POINTS + 1) - 0.5) / _CONTOUR_POINTS)
-    lr = lhd[:, None] + roots[None, :]
-    q = dt * np.real(np.mean((np.exp(lr / 2) - 1) / lr, axis=1))
-    f1 = dt * np.real(np.mean((-4 - lr + np.exp(lr) * (4 - 3 * lr + lr**2)) / lr**3, axis=1))
-    f2 = dt * np.real(np.mean((2 + lr + np.exp(lr) * (-2 + lr)) / lr**3, axis=1))
-    f3 = dt * np.real(np.mean((-4 - 3 * lr - lr**2 + np.exp(lr) * (4 - lr)) / lr**3, axis=1))
-    return np.exp(lhd), np.exp(lhd / 2), q, f1, f2, f3
-
 
 def solve_burgers(u0: np.ndarray, viscosity: float, t_final: float, dt: float) -> np.ndarray:
     """Integrate Burgers from ``u0`` (…, N) on x_j = j/N to ``t_final``; returns u (…, N).
@@ -68,17 +54,10 @@ def solve_burgers(u0: np.ndarray, viscosity: float, t_final: float, dt: float) -
         u = np.fft.irfft(v_hat, n=n)
         return g * np.fft.rfft(u * u)
 
-    E, E2, Q, f1, f2, f3 = _etdrk4_coefficients(lin, h)
+    coefficients = etdrk4_coefficients(lin, h)
     v = np.fft.rfft(u0)
     for _ in range(n_steps):
-        nv = nonlinear(v)
-        a = E2 * v + Q * nv
-        na = nonlinear(a)
-        b = E2 * v + Q * na
-        nb = nonlinear(b)
-        c = E2 * a + Q * (2 * nb - nv)
-        nc = nonlinear(c)
-        v = E * v + nv * f1 + 2 * (na + nb) * f2 + nc * f3
+        v = etdrk4_step(v, nonlinear, coefficients)
     return np.fft.irfft(v, n=n)
 
 

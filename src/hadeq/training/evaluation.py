@@ -9,7 +9,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from hadeq.analog import HardwareConfig, snr_db
+from hadeq.analog import HardwareConfig, LoopSampling, snr_db
+from hadeq.errors import ConfigError
 from hadeq.models import HadeqModel
 from hadeq.tasks import Task
 from hadeq.training.seeding import derive_seed
@@ -55,6 +56,8 @@ def evaluate_model(
     seed: int = 0,
     batch_size: int = 512,
     reference: bool = False,
+    loop: LoopSampling | None = None,
+    calibration_x: Tensor | None = None,
 ) -> dict[str, Any]:
     """Task metrics and solver statistics of ``model`` on ``(x, y)``.
 
@@ -64,8 +67,17 @@ def evaluate_model(
     random state is untouched. With ``reference=True`` the same weights are also run on
     ideal hardware, adding ``ideal_metrics`` and the
     SNR in dB of the core equilibrium ``z*`` against the ideal one.
+
+    With ``loop`` (models with a physical loop), the chip's loop is first calibrated on
+    ``calibration_x`` (held-out training inputs: fixed ranges and the sampling instant
+    ``t_s``) and scored as the circuit runs (``result["loop"]`` records the calibration).
     """
     chip = on_hardware(model, hardware, seed)
+    calibration = None
+    if loop is not None and chip.has_physical_loop:
+        if calibration_x is None:
+            raise ConfigError("calibration_x", None, "inputs to calibrate the loop on")
+        calibration = chip.calibrate_loop(calibration_x, loop)
     with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
         # Non-convergence is reported in result["solver"] instead.
         warnings.filterwarnings("ignore", message=SOLVER_WARNINGS, category=RuntimeWarning)
@@ -77,6 +89,10 @@ def evaluate_model(
         "samples": int(x.shape[0]),
         "programming_seed": seed,
     }
+    if calibration is not None:
+        result["loop"] = {"sample_time_ns": calibration.sample_time_ns,
+                          "dt_ns": calibration.dt_ns, "settle_tol": calibration.tol,
+                          "injection_full_scale": calibration.injection_full_scale}
     if reference:
         ideal = on_hardware(model, HardwareConfig.preset("ideal"), seed)
         with warnings.catch_warnings():
