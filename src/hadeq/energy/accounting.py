@@ -323,6 +323,32 @@ def adc_count(outputs: int, config: EnergyConfig) -> int:
     return math.ceil(outputs / config.columns_per_adc)
 
 
+def analog_core_energy(config: EnergyConfig, hardware: HardwareConfig, *, neurons: int,
+                       cells: int, time_ns: float) -> EnergyBreakdown:
+    """Energy of an analog DEQ core of ``neurons`` outputs and ``cells`` crossbar cells
+    (n² for a dense core) kept biased for ``time_ns``, J, without its converters:
+
+    * array = P_xbar(d·cells devices, g_max)·t + the bitline C·V² of d·n columns of
+      cells/n cells (:meth:`EnergyConfig.crossbar_power_w`, d = ``devices_per_weight``);
+    * amplifier = n·amps_per_neuron·P_amp(τ)·t (:meth:`EnergyConfig.amp_power_per_amp_w`);
+    * other = n·periphery_power_per_column·t.
+
+    g_max and τ are ``hardware.g_max_us`` and ``hardware.tau_ns``.
+    """
+    check_int("neurons", neurons, 1, 1 << 30)
+    check_int("cells", cells, 0, 1 << 62)
+    check_range("time_ns", time_ns, 0.0)
+    t_s = time_ns * 1e-9
+    d = config.devices_per_weight
+    return EnergyBreakdown(
+        array_j=config.crossbar_power_w(d * cells, hardware.g_max_us) * t_s
+        + config.bitline_energy_j(d * neurons, max(cells // neurons, 1)),
+        amplifier_j=neurons * config.amps_per_neuron
+        * config.amp_power_per_amp_w(hardware.tau_ns) * t_s,
+        other_j=neurons * config.periphery_power_per_column_w * t_s,
+    )
+
+
 def hybrid_deq_energy(
     workload: DEQWorkload,
     settling_time_ns: Any,
@@ -337,10 +363,10 @@ def hybrid_deq_energy(
     ADCs have sampled z*; t_ADC = min(n, k)·t_conv with k = ``columns_per_adc``):
 
     * dac = n · E_dac (u enters through n DACs; b is folded into u digitally);
-    * array = P_xbar(d·c devices, g_max) · t_on + bitline C·V² of d·n columns of c/n cells,
-      with c the core's cells (its MACs per evaluation: n² for a dense core);
-    * amplifier = n · amps_per_neuron · P_amp(τ) · t_on;
-    * other = n · periphery_power_per_column · t_on (column periphery: the HERMES fit of
+    * array, amplifier and other: :func:`analog_core_energy` for t_on — P_xbar(d·c
+      devices, g_max) · t_on + bitline C·V² of d·n columns of c/n cells, with c the core's
+      cells (its MACs per evaluation: n² for a dense core); n · amps_per_neuron · P_amp(τ)
+      · t_on; n · periphery_power_per_column · t_on (column periphery: the HERMES fit of
       :func:`hadeq.energy.calibration.calibrated_energy_config`, 0 by default);
     * adc = n · E_adc; memory adds reading u for the DACs and writing z*;
     * accumulation = 0: row tiles of a large core share column wires, so partial sums add
@@ -358,19 +384,15 @@ def hybrid_deq_energy(
     e_in, t_in, k_in = _digital_stack(workload.injection, config, net)
     e_out, t_out, k_out = _digital_stack(workload.head, config, net)
     t_adc = adc_read_time_ns(n, config)
-    t_on_s = (mean_ts + t_adc) * 1e-9
     cells = workload.n_core_macs  # n² for a dense core
     devices = config.devices_per_weight * cells
     n_amps = n * config.amps_per_neuron
-    core = EnergyBreakdown(
+    core = analog_core_energy(config, hardware, neurons=n, cells=cells,
+                              time_ns=mean_ts + t_adc) + EnergyBreakdown(
         dac_j=n * config.e_dac_j(),
-        array_j=config.crossbar_power_w(devices, hardware.g_max_us) * t_on_s
-        + config.bitline_energy_j(config.devices_per_weight * n, max(cells // n, 1)),
-        amplifier_j=n_amps * config.amp_power_per_amp_w(hardware.tau_ns) * t_on_s,
         adc_j=n * config.e_adc_j(),
         memory_j=config.e_memory_bits_j(n * config.dac_bits, "sram")
         + config.e_memory_bits_j(n * config.adc_bits, "sram", write=True),
-        other_j=n * config.periphery_power_per_column_w * t_on_s,
     )
     f = config.other_fraction
     stages = {"stem": e_in.with_other(f), "core": core.with_other(f),
