@@ -39,6 +39,7 @@ def test_energy_table_and_measurement(capsys) -> None:
         (["energy", "--iterations", "a,b", "--settling-time-ns", "3"], "--iterations"),
         (["spice", "--norm", "1.5"], "--norm"),
         (["spice", "--neurons", "0"], "--neurons"),
+        (["spice", "--v-read-v", "0.5"], "--v-read-v"),  # beyond the rails ±0.4 V
     ],
 )
 def test_bad_input_exit_2_one_line(capsys, tmp_path, argv: list[str], field: str) -> None:

@@ -61,13 +61,24 @@ def test_energy_with_given_numbers_says_so(capsys) -> None:
 
 
 def _fake_result(settling_rel_err: float) -> dict[str, Any]:
+    split = {"crossbar": 1e-12, "amplifiers": 1e-11}
     return {"neurons": 4, "w_norm2": 0.7, "tau_ns": 10.0, "g_max_us": 25.0, "v_read_v": 0.2,
             "r_wire_ohm": 0.0, "tol": 1e-3, "t_stop_ns": 200.0, "spice_runtime_s": 0.25,
-            "z_rel_err_fixed_point": 1e-4, "settling_time_ns_spice": 50.0,
-            "settling_time_ns_euler": 50.0 / (1 + settling_rel_err),
+            "spice_points": 300,
+            "amplifier": {"count": 8, "gbw_hz": 1e9, "dc_gain": 1e3, "rail_v": 0.4,
+                          "power_w": 3.35e-5},
+            "z_rel_err_fixed_point": 1e-4, "trajectory_max_abs_err": 0.005,
+            "settling_time_ns_spice": 50.0,
+            "settling_time_ns_hadeq": 50.0 / (1 + settling_rel_err),
             "settling_rel_err": settling_rel_err, "crossbar_energy_j_spice": 1e-12,
             "crossbar_energy_j_model": 1e-12, "energy_rel_err_transient": 0.01,
-            "energy_rel_err_hold": 0.02, "amplifier_energy_j": 1e-11}
+            "energy_rel_err_hold": 0.02,
+            "energy_settle_j": {
+                "spice": {**split, "dac": 1e-15, "total": 1.1e-11},
+                "model": {**split, "total": 1.1e-11, "g_mean_fraction": 0.1,
+                          "input_activity": 0.3},
+                "model_default": {**split, "total": 1.2e-11}},
+            "core_energy_rel_err": 0.01, "core_energy_rel_err_default": 0.09}
 
 
 def test_spice_verdict_and_check_flag(capsys, monkeypatch, tmp_path) -> None:
@@ -77,26 +88,31 @@ def test_spice_verdict_and_check_flag(capsys, monkeypatch, tmp_path) -> None:
     assert main(["spice", "--neurons", "4", "--out", str(tmp_path / "a")]) == 0
     text = capsys.readouterr().out
     lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
-    assert "FAIL" in lines["verdict:"] and "3 of 4" in lines["verdict:"]
+    assert "FAIL" in lines["verdict:"] and "5 of 6" in lines["verdict:"]
     settling = next(line for line in text.splitlines() if "settling time vs" in line)
-    assert settling.rstrip().endswith("FAIL") and "35 %" in settling and "20 %" in settling
+    assert settling.rstrip().endswith("FAIL") and "35 %" in settling and "<= 5 %" in settling
     assert "wall time 0.25 s" in text
     saved = json.loads((tmp_path / "a" / "spice.json").read_text())
     assert saved["verdict"] == "fail"
     assert {c["name"]: c["pass"] for c in saved["checks"]} == {
-        "equilibrium": True, "settling": False, "energy": True, "power": True}
+        "equilibrium": True, "trajectory": True, "settling": False, "energy": True,
+        "power": True, "core_energy": True}
     assert {c["name"]: c["tolerance"] for c in saved["checks"]} == {
-        "equilibrium": spice_cli.EQUILIBRIUM_TOL, "settling": spice_cli.SETTLING_TOL,
-        "energy": spice_cli.ENERGY_TOL, "power": spice_cli.ENERGY_TOL}
+        "equilibrium": spice_cli.EQUILIBRIUM_TOL, "trajectory": spice_cli.TRAJECTORY_TOL,
+        "settling": spice_cli.SETTLING_TOL, "energy": spice_cli.ENERGY_TOL,
+        "power": spice_cli.ENERGY_TOL, "core_energy": spice_cli.ENERGY_TOL}
     assert main(["spice", "--neurons", "4", "--check", "--out", str(tmp_path / "b")]) == 1
     capsys.readouterr()
 
-    result.update(settling_rel_err=0.05, settling_time_ns_euler=50.0 / 1.05)
+    result.update(settling_rel_err=0.04, settling_time_ns_hadeq=50.0 / 1.04)
     assert main(["spice", "--neurons", "4", "--check", "--out", str(tmp_path / "c")]) == 0
-    assert "verdict: PASS (4 of 4" in capsys.readouterr().out
-    # a non-finite error (e.g. Euler never settled) fails
-    result.update(settling_rel_err=float("inf"))
+    assert "verdict: PASS (6 of 6" in capsys.readouterr().out
+    # a trajectory off by more than 0.02 of full scale fails
+    result.update(trajectory_max_abs_err=0.03)
     assert main(["spice", "--neurons", "4", "--check", "--out", str(tmp_path / "d")]) == 1
+    # a non-finite error (e.g. hadeq's loop never settled) fails
+    result.update(trajectory_max_abs_err=0.005, settling_rel_err=float("inf"))
+    assert main(["spice", "--neurons", "4", "--check", "--out", str(tmp_path / "e")]) == 1
 
 
 def test_spice_with_wires_checks_against_the_ir_model_bound() -> None:
@@ -112,5 +128,10 @@ def test_spice_real_run_passes(ngspice: str, capsys, tmp_path) -> None:
     assert main(["spice", "--neurons", "8", "--seed", "1", "--check", "--out",
                  str(tmp_path)]) == 0
     text = capsys.readouterr().out
-    assert "verdict: PASS (4 of 4 checks within tolerance)" in text
-    assert "SPICE wall time" in text
+    data = json.loads((tmp_path / "spice.json").read_text())
+    assert "verdict: PASS (6 of 6 checks within tolerance)" in text
+    assert f"SPICE wall time {data['spice_runtime_s']:.2f} s" in text
+    # The energy split until settled, SPICE's and the model's.
+    spice, model = data["energy_settle_j"]["spice"], data["energy_settle_j"]["model"]
+    assert f"crossbar {spice['crossbar']:.4e} + amplifiers {spice['amplifiers']:.4e}" in text
+    assert f"crossbar {model['crossbar']:.4e} + amplifiers {model['amplifiers']:.4e}" in text

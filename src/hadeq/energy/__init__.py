@@ -5,8 +5,9 @@
   buckets (adc, dac, array, amplifier, digital_compute, memory, accumulation, other);
 - :class:`LayerSpec`, :class:`DEQWorkload` — what an inference computes;
 - :func:`digital_deq_energy`, :func:`hybrid_deq_energy`, :func:`analog_feedforward_energy` —
-  pure accounting over measured iterations / settling times; :data:`SOLVER_COSTS` — what
-  one iteration of each digital solver costs;
+  pure accounting over measured iterations / settling times; :func:`analog_core_energy` —
+  the analog core alone biased for a given time; :data:`SOLVER_COSTS` — what one
+  iteration of each digital solver costs;
 - :func:`analog_layer_energy` — from ``hadeq.analog`` layer counters;
 - memory hierarchy (:func:`weight_placement`: weights on chip when they fit the
   ``onchip_buffer_bytes`` buffer, else streamed from DRAM) and one technology node
@@ -18,12 +19,15 @@
   digital accelerators;
 - :func:`amdahl_breakdown`, :func:`compare_deq` — stem / core / converters / memory / head
   and core-only vs end-to-end ratios;
-- :mod:`hadeq.energy.spice` — ngspice export and run of the analog DEQ core.
+- :mod:`hadeq.energy.spice` — ngspice export and run of the analog DEQ core (crossbar and
+  behavioural amplifiers), against hadeq's loop (:mod:`hadeq.analog.loop`) and energy
+  model.
 """
 
 from hadeq.energy.accounting import (
     PARTS,
     amdahl_breakdown,
+    analog_core_energy,
     analog_feedforward_energy,
     analog_layer,
     analog_reads_energy,
@@ -56,10 +60,12 @@ from hadeq.energy.calibration import (
 from hadeq.energy.config import PRECISIONS, EnergyConfig, precision_bits
 from hadeq.energy.counters import analog_counts_energy, analog_layer_energy
 from hadeq.energy.reference import (
-    euler_trajectory,
     ir_drop_first_order_error,
     ir_drop_parameter,
     ir_drop_weights_first_order,
+    loop_dynamics,
+    loop_settling_times_ns,
+    loop_trajectory,
     random_contractive_core,
     settling_time_ns,
     software_fixed_point,
@@ -80,6 +86,7 @@ __all__ = [
     "LayerSpec",
     "SolverCost",
     "amdahl_breakdown",
+    "analog_core_energy",
     "analog_counts_energy",
     "analog_feedforward_energy",
     "analog_layer",
@@ -97,7 +104,6 @@ __all__ = [
     "digital_tops_per_w",
     "equal_area_macs_per_cycle",
     "equal_power_macs_per_cycle",
-    "euler_trajectory",
     "hermes_like_config",
     "hermes_mvm_layer",
     "hermes_mvm_report",
@@ -106,6 +112,9 @@ __all__ = [
     "ir_drop_first_order_error",
     "ir_drop_parameter",
     "ir_drop_weights_first_order",
+    "loop_dynamics",
+    "loop_settling_times_ns",
+    "loop_trajectory",
     "per_sample_mean",
     "precision_bits",
     "random_contractive_core",

@@ -4,17 +4,18 @@ The core obeys τ·da/dt = −a + W·tanh(a) + u + b, z = tanh(a); its equilibri
 fixed point z* = tanh(W z* + u + b). Here, in plain torch (float64):
 
 * :func:`software_fixed_point` — Picard iteration z ← tanh(W z + u + b) to 1e-10;
-* :func:`euler_trajectory` — forward-Euler simulation of the ODE at a small step;
-* :func:`settling_time_ns` — the settling-time definition shared by every simulation;
+* :func:`loop_trajectory`, :func:`loop_settling_times_ns` — hadeq's own integration of the
+  ODE (:mod:`hadeq.analog.loop`, the integrator the models are scored with);
+* :func:`settling_time_ns` — hadeq's settling-time definition applied to any sampled
+  trajectory (a SPICE run);
 * :func:`ir_drop_weights_first_order` — a first-order model of wire (IR) drop.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 
+from hadeq.analog.loop import Current, LoopDynamics, crossing_times, integrate, settle
 from hadeq.errors import ConvergenceError
 
 
@@ -45,57 +46,70 @@ def software_fixed_point(
     raise ConvergenceError(f"fixed-point iteration did not reach {tol:g} in {max_iter} steps")
 
 
-def euler_trajectory(
+def loop_dynamics(tau_ns: float) -> LoopDynamics:
+    """How hadeq integrates a loop of time constant ``tau_ns``: one step per time constant,
+    the models' default (:class:`hadeq.analog.loop.LoopSampling` with ``dt_ns=None``)."""
+    return LoopDynamics(tau_ns=tau_ns, dt_ns=tau_ns)
+
+
+def _loop_current(W: torch.Tensor, b: torch.Tensor) -> Current:
+    """The loop's feedback current ``I(z) = W z + b`` (row-vector batches: ``z @ Wᵀ + b``)."""
+    W, b = _as64(W), _as64(b)
+    return lambda z: z @ W.T + b
+
+
+def loop_trajectory(
     W: torch.Tensor,
     u: torch.Tensor,
     b: torch.Tensor,
     *,
-    tau_ns: float,
+    dynamics: LoopDynamics,
     t_stop_ns: float,
-    dt_ns: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Forward Euler of τ·da/dt = −a + W tanh(a) + u + b from a(0) = 0.
+    """hadeq's loop τ·da/dt = −a + W·tanh(a) + u + b from a(0) = 0, integrated by
+    :func:`hadeq.analog.loop.integrate` (the integrator hadeq scores the circuit with; its
+    step is ``dynamics.dt_ns``), noise-free.
 
-    Returns (t_ns of shape (K,), z = tanh(a) of shape (K, n)). ``dt_ns`` defaults to τ/200,
-    small enough that Euler's rate error (≈ λ·dt/2 relative) stays below 1 % for the
-    contractive cores of interest.
+    Returns (t_ns of shape (K,), z = tanh(a) of shape (K, n)) at t = 0 and every step.
     """
-    dt = tau_ns / 200.0 if dt_ns is None else dt_ns
-    steps = math.ceil(t_stop_ns / dt)
-    W, c = _as64(W), _as64(u) + _as64(b)
-    a = torch.zeros_like(c)
-    zs = torch.empty(steps + 1, c.numel(), dtype=torch.float64)
-    zs[0] = torch.tanh(a)
-    k = dt / tau_ns
-    for s in range(steps):
-        z = torch.tanh(a)
-        a = a + k * (-a + W @ z + c)
-        zs[s + 1] = torch.tanh(a)
-    t = torch.arange(steps + 1, dtype=torch.float64) * dt
-    return t, zs
+    c = _as64(u).reshape(1, -1)
+    times: list[float] = [0.0]
+    zs: list[torch.Tensor] = [torch.zeros_like(c)]
+
+    def record(t: float, a: torch.Tensor) -> bool:
+        times.append(t)
+        zs.append(torch.tanh(a))
+        return False
+
+    integrate(_loop_current(W, b), torch.tanh, c, dynamics, t_stop_ns, observe=record)
+    return torch.tensor(times, dtype=torch.float64), torch.cat(zs)
+
+
+def loop_settling_times_ns(
+    W: torch.Tensor, u: torch.Tensor, b: torch.Tensor, *, dynamics: LoopDynamics, tol: float
+) -> torch.Tensor:
+    """hadeq's settling time of the loop from a = 0 for each injection ``u`` (shape (n,)
+    or (B, n)), ns, shape (B,): :func:`hadeq.analog.loop.settle` — noise-free, to
+    ``max_i |z_i(t) − z*_i| ≤ tol`` — ``inf`` for a sample that does not settle within
+    its horizon (200 τ)."""
+    c = _as64(u).reshape(-1, _as64(W).shape[1])
+    return settle(_loop_current(W, b), torch.tanh, c, dynamics, tol).time_ns
 
 
 def settling_time_ns(
     t_ns: torch.Tensor, z: torch.Tensor, tol: float, z_final: torch.Tensor | None = None
 ) -> float:
-    """Earliest time after which max_i |z_i(t) − z_i,final| stays ≤ ``tol``, in ns.
+    """Earliest time after which max_i |z_i(t) − z_i,final| stays ≤ ``tol``, in ns, for a
+    trajectory ``z`` of shape (K, n) sampled at ``t_ns`` (K,).
 
-    ``z_final`` defaults to the last sample. The crossing is interpolated linearly between
-    the last sample above ``tol`` and the next one; ``inf`` if the last sample is above.
+    ``z_final`` defaults to the last sample. The definition is hadeq's
+    (:func:`hadeq.analog.loop.crossing_times`): linear interpolation between the last
+    sample above ``tol`` and the next one; ``inf`` if the last sample is above.
     """
     t_ns, z = _as64(t_ns), _as64(z)
     ref = z[-1] if z_final is None else _as64(z_final)
-    err = (z - ref).abs().max(dim=1).values
-    above = torch.nonzero(err > tol).flatten()
-    if above.numel() == 0:
-        return float(t_ns[0])
-    k = int(above[-1])
-    if k == err.numel() - 1:
-        return math.inf
-    e0, e1 = float(err[k]), float(err[k + 1])
-    t0, t1 = float(t_ns[k]), float(t_ns[k + 1])
-    frac = (e0 - tol) / (e0 - e1) if e0 != e1 else 1.0
-    return t0 + frac * (t1 - t0)
+    err = (z - ref).abs().amax(dim=1, keepdim=True)
+    return float(crossing_times(t_ns, err, tol)[0])
 
 
 def weight_scale_s(W: torch.Tensor, g_max_us: float) -> float:
@@ -105,15 +119,19 @@ def weight_scale_s(W: torch.Tensor, g_max_us: float) -> float:
 
 
 def differential_conductances_s(W: torch.Tensor, g_max_us: float) -> torch.Tensor:
-    """Crossbar conductances (rows j = inputs, columns 2i / 2i+1 = G+ / G− of output i), S.
+    """Crossbar conductances of the netlist's layout, S, shape (2·n_in, n_out).
 
-    G+_ij = g_w·max(W_ij, 0), G−_ij = g_w·max(−W_ij, 0); shape (n_in, 2·n_out).
+    Input j drives two rows: row 2j at +V_r·z_j and row 2j+1 at −V_r·z_j (the row
+    driver's differential outputs); column i is summed by output i's transimpedance
+    amplifier, which inverts. So W_ij > 0 is one device g_w·W_ij on the inverted row
+    2j+1 and W_ij < 0 one device g_w·|W_ij| on row 2j (the pair's other device is idle,
+    g = 0), g_w = :func:`weight_scale_s`; the column current is −g_w·V_r·(W z)_i.
     """
     W = _as64(W)
     g_w = weight_scale_s(W, g_max_us)
-    G = torch.zeros(W.shape[1], 2 * W.shape[0], dtype=torch.float64)
-    G[:, 0::2] = g_w * W.clamp(min=0).T
-    G[:, 1::2] = g_w * (-W).clamp(min=0).T
+    G = torch.zeros(2 * W.shape[1], W.shape[0], dtype=torch.float64)
+    G[0::2] = g_w * (-W).clamp(min=0).T
+    G[1::2] = g_w * W.clamp(min=0).T
     return G
 
 
@@ -122,36 +140,37 @@ def ir_drop_weights_first_order(
 ) -> torch.Tensor:
     """Effective weights of the crossbar with wire resistance, to first order in r·G.
 
-    Geometry (as :mod:`hadeq.energy.spice.netlist` builds it): row j is driven at its left
-    end and crosses columns c = 0..2n−1 with one wire segment r before each cell; column c
-    runs past rows j = 0..n−1 with one segment r after each cell down to its sense amplifier
-    at virtual ground. With zero-order cell currents I⁰_jc = G_jc·V_j, the row drop at cell
-    (j, c) is r·Σ_c' I⁰_jc'·(min(c, c') + 1) and the column rise is
-    r·Σ_j' I⁰_j'c·(n − max(j, j')). Each cell then carries G_jc·(V_j − drop − rise), which is
-    linear in V, giving column currents I = M·V with M = Gᵀ − r·[Gᵀ ⊙ (G A)ᵀ] −
-    r·[(Gᵀ B) ⊙ Gᵀ], A_cc' = min(c, c') + 1, B_jj' = n − max(j, j'). The effective weight is
-    W_eff = (M_2i − M_2i+1) / g_w.
+    Geometry (as :mod:`hadeq.energy.spice.netlist` builds it, the layout of
+    :func:`differential_conductances_s`): row r (R = 2·n_in rows) is driven at its left
+    end and crosses columns c = 0..C−1 (C = n_out) with one wire segment r_w before each
+    cell; column c runs past rows r = 0..R−1 with one segment after each cell down to its
+    transimpedance amplifier at virtual ground. With zero-order cell currents
+    I⁰_rc = G_rc·V_r, the row drop at cell (r, c) is r_w·Σ_c' I⁰_rc'·(min(c, c') + 1)
+    and the column rise is r_w·Σ_r' I⁰_r'c·(R − max(r, r')). Each cell then carries
+    G_rc·(V_r − drop − rise), which is linear in V, giving column currents I = M·V with
+    M = Gᵀ − r_w·[Gᵀ ⊙ (G A)ᵀ] − r_w·[(Gᵀ B) ⊙ Gᵀ], A_cc' = min(c, c') + 1,
+    B_rr' = R − max(r, r'). With V = (+V_r z_j, −V_r z_j) per input and the inverting
+    amplifier, the effective weight is W_eff,ij = (M_i,2j+1 − M_i,2j) / g_w.
 
-    Error: the neglected terms are second order. With δ = r·g_max·n·2n/2 (the drop at the
-    far corner, relative, when every cell is at g_max) the relative error of W_eff is
-    ≲ δ², documented for use as the test tolerance (:func:`ir_drop_first_order_error`).
+    Error: the neglected terms are second order. With δ = r_w·g_max·R·C/2 (the drop at
+    the far corner, relative, when every cell is at g_max) the relative error of W_eff
+    is ≲ δ², documented for use as the test tolerance (:func:`ir_drop_first_order_error`).
     """
     W = _as64(W)
-    n_in = W.shape[1]
-    G = differential_conductances_s(W, g_max_us)  # (n_in, 2 n_out)
-    n_cols = G.shape[1]
-    c_idx = torch.arange(n_cols, dtype=torch.float64)
+    G = differential_conductances_s(W, g_max_us)  # (R, C)
+    c_idx = torch.arange(G.shape[1], dtype=torch.float64)
     A = torch.minimum(c_idx[:, None], c_idx[None, :]) + 1.0
-    j_idx = torch.arange(n_in, dtype=torch.float64)
-    B = n_in - torch.maximum(j_idx[:, None], j_idx[None, :])
+    r_idx = torch.arange(G.shape[0], dtype=torch.float64)
+    B = G.shape[0] - torch.maximum(r_idx[:, None], r_idx[None, :])
     Gt = G.T
     M = Gt - r_wire_ohm * (Gt * (G @ A).T) - r_wire_ohm * ((Gt @ B) * Gt)
     g_w = weight_scale_s(W, g_max_us)
-    return (M[0::2] - M[1::2]) / g_w
+    return (M[:, 1::2] - M[:, 0::2]) / g_w
 
 
 def ir_drop_parameter(n: int, g_max_us: float, r_wire_ohm: float) -> float:
-    """δ = r·g_max·n·(2n)/2: the relative size of the IR drop when every cell is at g_max."""
+    """δ = r·g_max·(2n)·n/2 (R = 2n rows, C = n columns): the relative size of the IR drop
+    when every cell is at g_max."""
     return r_wire_ohm * g_max_us * 1e-6 * n * 2 * n / 2.0
 
 
