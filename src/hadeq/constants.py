@@ -206,6 +206,21 @@ MOS_THERMAL_NOISE_GAMMA: float = 2.0 / 3.0
 (Razavi, *Design of Analog CMOS Integrated Circuits*, 2nd ed., ch. 7; short channels
 reach 1–2, so this is the optimistic end)."""
 
+# The loop's amplifiers as the SPICE netlist builds them (design choices).
+
+AMP_DC_GAIN: float = 1e3
+"""Open-loop DC gain A0 of the netlist's op-amps (60 dB), dimensionless: a design choice,
+typical of a two-stage CMOS op-amp at a deep-submicron node (one stage gives 20–40 dB,
+two stages 40–80 dB; Razavi, *Design of Analog CMOS Integrated Circuits*, 2nd ed.,
+ch. 10). It leaves a closed-loop gain error of about (1 + R_f·G_column)/A0 ≲ 0.3 %."""
+
+LOOP_STATE_FULL_SCALE: float = 6.0
+"""|a| at which the sensing amplifier's output reaches its rail (dimensionless), a design
+choice: tanh(6) is within 1.2e-5 of 1, so clamping a there changes z by far less than a
+settling tolerance of 1e-3, and the tanh stage's input scale (V_DD/2)/6 = 67 mV at
+V_DD = 0.8 V is a weak-inversion differential pair's 2·n·U_T (see
+:mod:`hadeq.energy.spice.netlist`). One state unit is (V_DD/2)/6 volts at the neuron node."""
+
 # HERMES throughput and efficiency (Le Gallo et al., Nature Electronics 2023).
 
 HERMES_TOPS_PER_W_ONE_PHASE: float = 9.76

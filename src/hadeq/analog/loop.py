@@ -9,7 +9,7 @@ the crossbar feeds back the current of ``z = σ(a)`` and the DACs inject ``u``:
 where ``I(z)`` is the programmed chip's feedback (``W_eff z + b``: quantized, drifted
 conductances, IR drop; no per-read noise) and ``ξ`` is white noise: the crossbar's read
 current noise and the amplifiers' input-referred noise. Units: ``a``, ``I``, ``u`` in
-state units (the netlist's volts divided by the read voltage), time in ns.
+state units (:func:`state_unit_v` volts at the neuron node), time in ns.
 
 Noise intensity. ``ς`` (``noise_std``) is the std of ``ξ`` observed over the loop's
 bandwidth ``1/τ`` (one read of duration τ): its two-sided spectral density is ``ς²·τ``.
@@ -74,12 +74,18 @@ def amplifier_noise_density_v_per_rthz(tau_ns: float) -> float:
                      * C.MOS_THERMAL_NOISE_GAMMA / gm_s)
 
 
-def amplifier_noise_std(tau_ns: float, read_v: float = C.CROSSBAR_READ_V) -> float:
+def state_unit_v() -> float:
+    """Volts of one state unit at the neuron node: the sensing amplifier reaches its rail
+    ``V_DD/2`` at ``|a| = LOOP_STATE_FULL_SCALE`` (the netlist's scale)."""
+    return C.AMP_VDD_V / 2 / C.LOOP_STATE_FULL_SCALE
+
+
+def amplifier_noise_std(tau_ns: float) -> float:
     """The amplifiers' contribution to ``ς``, in state units: a white voltage noise of
-    one-sided density ``e_n`` has two-sided density ``e_n²/2``, so ``ς² = e_n²/(2τ)``, and
-    one state unit is ``read_v`` volts."""
+    one-sided density ``e_n`` has two-sided density ``e_n²/2``, so ``ς² = e_n²/(2τ)``, in
+    units of :func:`state_unit_v`."""
     e_n = amplifier_noise_density_v_per_rthz(tau_ns)
-    return e_n / math.sqrt(2.0 * tau_ns * 1e-9) / read_v
+    return e_n / math.sqrt(2.0 * tau_ns * 1e-9) / state_unit_v()
 
 
 @dataclass(frozen=True)

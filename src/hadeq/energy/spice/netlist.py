@@ -28,9 +28,9 @@ quiescent current I_q = P_amp/V_DD of the power model
 (:meth:`~hadeq.energy.config.EnergyConfig.amp_power_per_amp_w`) from one supply source
 ``vsup`` of V_DD.
 
-**State scale** k = (V_DD/2)/(:data:`STATE_FULL_SCALE`·V_r): the sensing amplifier reaches
-its rail at |a| = 6, where tanh(a) is within 1.2e-5 of ±1, so the clamp changes z by far
-less than a settling tolerance; the row driver's tanh input stage then has the scale
+**State scale** k = (V_DD/2)/(:data:`~hadeq.constants.LOOP_STATE_FULL_SCALE`·V_r): the
+sensing amplifier reaches its rail at |a| = 6, where tanh(a) is within 1.2e-5 of ±1, so
+the clamp changes z by far less than a settling tolerance; the row driver's tanh input stage then has the scale
 k·V_r = 67 mV at V_DD = 0.8 V, that of a MOS differential pair in weak inversion
 (2·n·U_T, n ≈ 1.3). The rows swing ±V_r, which must lie inside the rails.
 
@@ -74,19 +74,6 @@ from hadeq.validation import check_int, check_range
 _IDENT_BAD = re.compile(r"[^a-z0-9_]")
 _TITLE_BAD = re.compile(r"[^A-Za-z0-9 _\-.,]")
 
-# Candidate for hadeq.constants (kept here until it moves there).
-AMP_DC_GAIN: float = 1e3
-"""Open-loop DC gain A0 of the netlist's op-amps (60 dB), dimensionless: a design choice,
-typical of a two-stage CMOS op-amp at a deep-submicron node (one stage gives 20–40 dB,
-two stages 40–80 dB; Razavi, *Design of Analog CMOS Integrated Circuits*, 2nd ed.,
-ch. 10). It leaves a closed-loop gain error of about (1 + R_f·G_column)/A0 ≲ 0.3 %."""
-
-STATE_FULL_SCALE: float = 6.0
-"""|a| at which the sensing amplifier's output reaches its rail (dimensionless), a design
-choice: tanh(6) is within 1.2e-5 of 1, so clamping a there changes z by far less than a
-settling tolerance of 1e-3, and the tanh stage's input scale (V_DD/2)/6 = 67 mV at
-V_DD = 0.8 V is a weak-inversion differential pair's 2·n·U_T (see the module
-docstring)."""
 
 # Internal realisation of the op-amp's pole (not physical quantities: only g_m·R_p and
 # R_p·C_p matter). The clamp conductance holds the pole node within about 10 mV of the
@@ -124,7 +111,7 @@ class OpAmpModel:
     """Quiescent supply current I_q, A (≥ 0)."""
     supply_v: float = C.AMP_VDD_V
     """Supply voltage V_DD, V (> 0); the output swings within ±V_DD/2 around mid-supply."""
-    dc_gain: float = AMP_DC_GAIN
+    dc_gain: float = C.AMP_DC_GAIN
     """Open-loop DC gain A0 (> 1)."""
 
     def __post_init__(self) -> None:
@@ -135,7 +122,7 @@ class OpAmpModel:
 
     @classmethod
     def from_energy_config(cls, config: EnergyConfig, tau_ns: float, *,
-                           dc_gain: float = AMP_DC_GAIN) -> OpAmpModel:
+                           dc_gain: float = C.AMP_DC_GAIN) -> OpAmpModel:
         """The amplifier the energy model prices for time constant ``tau_ns``:
         GBW = ``amp_gbw_tau_product``/τ, I_q = P_amp(τ)/V_DD
         (:meth:`~hadeq.energy.config.EnergyConfig.amp_power_per_amp_w`), V_DD =
@@ -284,7 +271,7 @@ def build_core_netlist(
     labels_s = _labels(labels, n)
     g_w = weight_scale_s(W, g_max_us)
     vr = v_read_v
-    k = amp.rail_v / (STATE_FULL_SCALE * vr)
+    k = amp.rail_v / (C.LOOP_STATE_FULL_SCALE * vr)
     r_f = k / g_w
     r_tau = [(tau_ns - lag) * 1e-9 / c_neuron_f
              for lag in amplifier_lag_ns(W, amp, k, tau_ns)]
