@@ -30,9 +30,9 @@ quiescent current I_q = P_amp/V_DD of the power model
 
 **State scale** k = (V_DD/2)/(:data:`~hadeq.constants.LOOP_STATE_FULL_SCALE`·V_r): the
 sensing amplifier reaches its rail at |a| = 6, where tanh(a) is within 1.2e-5 of ±1, so
-the clamp changes z by far less than a settling tolerance; the row driver's tanh input stage then has the scale
-k·V_r = 67 mV at V_DD = 0.8 V, that of a MOS differential pair in weak inversion
-(2·n·U_T, n ≈ 1.3). The rows swing ±V_r, which must lie inside the rails.
+the clamp changes z by far less than a settling tolerance; the row driver's tanh input
+stage then has the scale k·V_r = 67 mV at V_DD = 0.8 V, that of a MOS differential pair
+in weak inversion (2·n·U_T, n ≈ 1.3). The rows swing ±V_r, which must lie inside the rails.
 
 **Neuron RC**. R·C is τ less the amplifiers' lag (:func:`amplifier_lag_ns`), so that the
 loop's time constant, amplifiers included, is τ.
