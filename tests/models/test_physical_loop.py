@@ -4,6 +4,7 @@ programmed chip, a run at half the step, and the fixed-range noise it must have.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -181,8 +182,6 @@ def test_training_through_the_physical_loop_has_the_implicit_gradient_at_its_sta
     """Noise-free, a long physical solve lands on the fixed point, so its gradient (the
     implicit adjoint through the proxy at the sampled state) equals the one of the
     configured solver's path; and the flag is validated."""
-    import dataclasses
-
     hw = PCM.replace(read_noise=0.0)
     torch.manual_seed(0)
     x, target = torch.randn(16, 16), torch.randn(16, 4)
@@ -207,3 +206,27 @@ def test_training_through_the_physical_loop_has_the_implicit_gradient_at_its_sta
     assert float((grads[0] - grads[1]).norm() / grads[0].norm()) < 1e-5
     with pytest.raises(ConfigError, match="physical_training_tau"):
         dataclasses.replace(config, physical_training_tau=-1.0)
+
+
+def test_the_spectral_paths_amplifiers_are_charged_while_the_loop_runs():
+    """Every intermediate node of the spectral path (C·m·W + C·m² + C·m² + C·H·m on an
+    H × W grid) is an amplifier the energy model biases for the loop's time."""
+    from hadeq.energy import EnergyConfig, hybrid_deq_energy
+    from hadeq.energy.accounting import adc_read_time_ns
+
+    torch.manual_seed(0)
+    config = ConvHybridDEQConfig(in_channels=1, channels=4, out_features=1, head="field",
+                                 spectral_modes=3, hardware=PCM)
+    model = ConvHybridDEQ(config).eval()
+    x = torch.randn(2, 1, 10, 12)
+    workload = model.workload(x)
+    c, m, h, w = 4, 3, 10, 12
+    assert workload.path_amplifiers == c * m * w + c * m * m + c * m * m + c * h * m
+    energy = EnergyConfig()
+    with_path = hybrid_deq_energy(workload, 50.0, energy, hardware=PCM)
+    without = hybrid_deq_energy(dataclasses.replace(workload, path_amplifiers=0), 50.0,
+                                energy, hardware=PCM)
+    extra = with_path.energy.amplifier_j - without.energy.amplifier_j
+    t_on_ns = 50.0 + adc_read_time_ns(workload.neurons, energy)  # biased until sampled
+    assert extra == pytest.approx(workload.path_amplifiers * 1e-9 * t_on_ns
+                                  * energy.amp_power_per_amp_w(PCM.tau_ns), rel=1e-9)

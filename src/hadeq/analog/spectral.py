@@ -12,15 +12,19 @@ vanishes on the boundary (the zero Dirichlet condition of the PDEs it serves) an
 everything real, so that every stage is a matrix a crossbar can hold.
 
 Hardware mapping. The sine transforms are fixed matrices, programmed once; they are
-modelled as exact. The learned mixing is the analog part: the ``m²`` matrices ``R_pq``
-sit side by side in the columns of the tiles (an ``(m²·C_out) × C_in`` matrix, every
-mode a block of ``C_out`` columns sharing the ``C_in`` rows), and the coefficient
-vector of mode ``(p, q)`` is read against its own block only. Each read goes through
-the same stages as :class:`~hadeq.analog.layer.AnalogMVM`: quantized and programmed
-conductances with the device model and IR drop (its effective tiles), and the read
-chain of :mod:`hadeq.analog.converters` — DAC (or, without DAC, the per-vector dynamic
-range), amplifier mismatch, fresh read noise and the ADC. ``C_in`` must fit the rows of
-one tile.
+modelled as exact (no device errors or read noise), while their crossbar cells are
+counted in the energy model (``n_macs``) and every intermediate node gets an amplifier
+(:meth:`intermediate_nodes`), biased while the loop runs; the transform stages' delay,
+about one amplifier lag ``1/(π·GBW)`` each (≈ 1.3 ns for the four stages at τ = 10 ns,
+GBW·τ = 10), is not simulated. The learned mixing is the analog part: the ``m²``
+matrices ``R_pq`` sit side by side in the columns of the tiles (an ``(m²·C_out) × C_in``
+matrix, every mode a block of ``C_out`` columns sharing the ``C_in`` rows), and the
+coefficient vector of mode ``(p, q)`` is read against its own block only. Each read goes
+through the same stages as :class:`~hadeq.analog.layer.AnalogMVM`: quantized and
+programmed conductances with the device model and IR drop (its effective tiles), and the
+read chain of :mod:`hadeq.analog.converters` — DAC (or, without DAC, the per-vector
+dynamic range), amplifier mismatch, fresh read noise and the ADC. ``C_in`` must fit the
+rows of one tile.
 
 Because ``Φ_n`` has orthonormal rows, ``‖S‖₂ = max_pq ‖R_pq‖₂`` (:meth:`operator_norm`),
 on every grid with ``H, W ≥ m``.
@@ -159,6 +163,14 @@ class AnalogSpectralMix(AnalogMVM):
         if hw.weight_scale == WeightScale.COLUMN:
             scale = scale.reshape(k, 1, c_out)
         return y * (x_range * scale.to(x.dtype))
+
+    def intermediate_nodes(self, h: int, w: int) -> int:
+        """Nodes between the field and the field on an ``h × w`` grid, each an amplifier:
+        the half-analysed field ``Φ_H z`` (``C_in·m·W``), the coefficients driving the
+        mode crossbars (``C_in·m²``), the mode crossbars' outputs (``C_out·m²``) and the
+        half-synthesised field (``C_out·H·m``); the last stage sums into the neurons."""
+        m = self.modes
+        return (self.in_channels * m * (w + m) + self.out_channels * m * (m + h))
 
     def read_noise_level(self) -> None:
         """None: the read noise of a mode is relative to its coefficients' range, which

@@ -41,6 +41,7 @@ def workload_from(data: Mapping[str, Any]) -> DEQWorkload:
     return DEQWorkload(
         neurons=data["neurons"], core_macs=data["core_macs"],
         core_weights=data.get("core_weights"),
+        path_amplifiers=data.get("path_amplifiers", 0),
         injection=tuple(LayerSpec(**spec) for spec in data["injection"]),
         head=tuple(LayerSpec(**spec) for spec in data["head"]),
     )

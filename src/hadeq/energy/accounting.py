@@ -324,26 +324,30 @@ def adc_count(outputs: int, config: EnergyConfig) -> int:
 
 
 def analog_core_energy(config: EnergyConfig, hardware: HardwareConfig, *, neurons: int,
-                       cells: int, time_ns: float) -> EnergyBreakdown:
+                       cells: int, time_ns: float, path_amplifiers: int = 0
+                       ) -> EnergyBreakdown:
     """Energy of an analog DEQ core of ``neurons`` outputs and ``cells`` crossbar cells
     (n² for a dense core) kept biased for ``time_ns``, J, without its converters:
 
     * array = P_xbar(d·cells devices, g_max)·t + the bitline C·V² of d·n columns of
       cells/n cells (:meth:`EnergyConfig.crossbar_power_w`, d = ``devices_per_weight``);
-    * amplifier = n·amps_per_neuron·P_amp(τ)·t (:meth:`EnergyConfig.amp_power_per_amp_w`);
+    * amplifier = (n·amps_per_neuron + path_amplifiers)·P_amp(τ)·t
+      (:meth:`EnergyConfig.amp_power_per_amp_w`; ``path_amplifiers``: those on the
+      intermediate nodes of loop layers other than the core, e.g. a spectral path);
     * other = n·periphery_power_per_column·t.
 
     g_max and τ are ``hardware.g_max_us`` and ``hardware.tau_ns``.
     """
     check_int("neurons", neurons, 1, 1 << 30)
     check_int("cells", cells, 0, 1 << 62)
+    check_int("path_amplifiers", path_amplifiers, 0, 1 << 40)
     check_range("time_ns", time_ns, 0.0)
     t_s = time_ns * 1e-9
     d = config.devices_per_weight
     return EnergyBreakdown(
         array_j=config.crossbar_power_w(d * cells, hardware.g_max_us) * t_s
         + config.bitline_energy_j(d * neurons, max(cells // neurons, 1)),
-        amplifier_j=neurons * config.amps_per_neuron
+        amplifier_j=(neurons * config.amps_per_neuron + path_amplifiers)
         * config.amp_power_per_amp_w(hardware.tau_ns) * t_s,
         other_j=neurons * config.periphery_power_per_column_w * t_s,
     )
@@ -365,8 +369,9 @@ def hybrid_deq_energy(
     * dac = n · E_dac (u enters through n DACs; b is folded into u digitally);
     * array, amplifier and other: :func:`analog_core_energy` for t_on — P_xbar(d·c
       devices, g_max) · t_on + bitline C·V² of d·n columns of c/n cells, with c the core's
-      cells (its MACs per evaluation: n² for a dense core); n · amps_per_neuron · P_amp(τ)
-      · t_on; n · periphery_power_per_column · t_on (column periphery: the HERMES fit of
+      cells (its MACs per evaluation: n² for a dense core); (n · amps_per_neuron + the
+      workload's path amplifiers) · P_amp(τ) · t_on; n · periphery_power_per_column ·
+      t_on (column periphery: the HERMES fit of
       :func:`hadeq.energy.calibration.calibrated_energy_config`, 0 by default);
     * adc = n · E_adc; memory adds reading u for the DACs and writing z*;
     * accumulation = 0: row tiles of a large core share column wires, so partial sums add
@@ -386,9 +391,10 @@ def hybrid_deq_energy(
     t_adc = adc_read_time_ns(n, config)
     cells = workload.n_core_macs  # n² for a dense core
     devices = config.devices_per_weight * cells
-    n_amps = n * config.amps_per_neuron
+    n_amps = n * config.amps_per_neuron + workload.path_amplifiers
     core = analog_core_energy(config, hardware, neurons=n, cells=cells,
-                              time_ns=mean_ts + t_adc) + EnergyBreakdown(
+                              time_ns=mean_ts + t_adc,
+                              path_amplifiers=workload.path_amplifiers) + EnergyBreakdown(
         dac_j=n * config.e_dac_j(),
         adc_j=n * config.e_adc_j(),
         memory_j=config.e_memory_bits_j(n * config.dac_bits, "sram")

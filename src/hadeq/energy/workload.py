@@ -78,6 +78,9 @@ class DEQWorkload:
     core_weights: int | None = None
     """Stored weights of the core (a digital DEQ reads them every iteration); ``None``
     means n² (dense W)."""
+    path_amplifiers: int = 0
+    """Amplifiers on the intermediate nodes of the analog loop outside the neurons (a
+    spectral path's transform stages); each is biased while the loop runs."""
 
     def __post_init__(self) -> None:
         check_int("neurons", self.neurons, 1, 1 << 20)
@@ -95,6 +98,7 @@ class DEQWorkload:
             check_int("core_macs", self.core_macs, 0, 1 << 62)
         if self.core_weights is not None:
             check_int("core_weights", self.core_weights, 0, 1 << 62)
+        check_int("path_amplifiers", self.path_amplifiers, 0, 1 << 40)
 
     @property
     def n_core_macs(self) -> int:

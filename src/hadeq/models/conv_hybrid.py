@@ -163,6 +163,11 @@ class ConvHybridDEQ(AnalogCoreDEQ):
                           device=a.device)
         return path.synthesis(eps * std, *a.shape[-2:])
 
+    def _path_amplifiers(self, z: Tensor) -> int:
+        if self.spectral is None:
+            return 0
+        return self.spectral.intermediate_nodes(*z.shape[-2:])
+
     def _calibrate_paths(self, z_star: Tensor) -> Tensor | None:
         """Per mode, the largest coefficient magnitude of the equilibria ``z_star``: the
         fixed full scale of every mode crossbar's input (``(1, m, m)``)."""

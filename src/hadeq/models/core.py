@@ -139,6 +139,11 @@ class AnalogCoreDEQ(HadeqModel):
         """Fixed full scales of loop layers other than the core, from equilibria."""
         return None
 
+    def _path_amplifiers(self, z: Tensor) -> int:
+        """Amplifiers on intermediate nodes of loop layers other than the core, for one
+        sample shaped like ``z[0]``."""
+        return 0
+
     def operator_norm_bound(self) -> float:
         """An upper bound of the feedback operator's norm ‖W‖₂ (float weights)."""
         raise NotImplementedError
@@ -446,7 +451,7 @@ class AnalogCoreDEQ(HadeqModel):
         stem[-1] = dataclasses.replace(stem[-1], out_features=neurons)
         head[0] = dataclasses.replace(head[0], in_features=neurons)
         return DEQWorkload(neurons=neurons, injection=tuple(stem), head=tuple(head),
-                           core_macs=core_macs,
+                           core_macs=core_macs, path_amplifiers=self._path_amplifiers(z),
                            core_weights=sum(int(layer.weight.numel())  # type: ignore[union-attr]
                                             for layer in self.loop_layers()))
 
