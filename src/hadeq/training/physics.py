@@ -1,30 +1,48 @@
 """Physics-informed regularisation ``L_total = L_task + Σ_k λ_k · L_k``.
 
-Each term keeps the analog core hardware-friendly and has its own switch (a weight of
-0 turns it off) and weight:
+Each term keeps the analog loop hardware-friendly, acts on *every* analog layer inside the
+loop (``model.loop_layers()``: the core and, in a
+:class:`~hadeq.models.ConvHybridDEQ` with ``spectral_modes > 0``, the spectral path) and
+has its own switch (a weight of 0 turns it off) and weight:
 
-* ``sparsity`` — feedback sparsity, ``mean |W|`` (L1) or ``mean_i ‖W_i,:‖₂`` (group L1
-  over rows, i.e. whole crossbar rows that can be left unprogrammed);
-* ``contraction`` — ``relu(‖W‖₂·Lip(σ) − (1 − margin))²`` with ``‖W‖₂`` estimated by
-  power iteration: a soft version of the model's hard projection;
-* ``conductance`` — conductance/power budget, ``Σ|W| / max|W| · g_max`` in µS: the total
-  conductance the differential pairs draw (with ``g_min = 0``), proportional to the
-  crossbar's static read power ``V²·ΣG``;
-* ``settling`` — ``‖J_f(z*)‖²_F`` (Hutchinson estimate) of the differentiable proxy:
+* ``sparsity`` — feedback sparsity over all loop cells: ``Σ|W| / #cells`` (L1) or the mean
+  row norm ``mean_i ‖W_i,:‖₂`` over every layer's ``(out, in)`` crossbar matrix (group
+  L1: whole rows that can be left unprogrammed);
+* ``contraction`` — the *local* contraction of the loop at its equilibrium,
+  ``L* = ‖J*‖₂`` with ``J* = ∂f/∂z(z*)`` the Jacobian of the model's differentiable proxy
+  map (a dense core: ``diag(σ′(W z* + u + b))·W``; a conv core with a spectral path: the
+  whole loop map's), estimated per sample by power iteration
+  (:func:`local_contraction`); the penalty is ``mean_b relu(L*_b − target)²``. The
+  model's projection caps ``‖W‖₂ ≤ 1 − margin``, hence ``L* ≤ 1 − margin`` (σ is
+  1-Lipschitz), but not ``L*`` itself, which also depends on how far the neurons
+  saturate at ``z*``. ``L*`` sets the final approach of both the digital iteration
+  (the error shrinks by ``L*`` per step) and the analog loop (it decays like
+  ``exp(−(1 − L*)·t/τ)``): the default target 0.5 asks for one e-fold per 2τ, against
+  10τ at the projection's 0.9;
+* ``conductance`` — the conductance the loop's differential pairs draw (``g_min = 0``),
+  ``Σ_l Σ_ij |W_ij| / w_scale · g_max`` in µS with each layer's own full scale
+  ``w_scale`` (per layer or per output, as its hardware programs it): one copy of every
+  loop layer's programmed matrix, proportional to the crossbar's static read power
+  ``V²·ΣG`` (a conv kernel, laid out once per output position, counts once);
+* ``settling`` — ``‖J*‖²_F`` (Hutchinson estimate) of the differentiable proxy:
   small Jacobians mean fast settling and few solver iterations (Bai et al. 2021).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor
 
+from hadeq.analog import AnalogMVM
 from hadeq.deq import jacobian_frobenius_sq
-from hadeq.models import HybridDEQ, ModelOutput
+from hadeq.models import AnalogCoreDEQ, ModelOutput
 from hadeq.validation import check_choice, check_int, check_range
+
+Map = Callable[[Tensor], Tensor]
 
 
 @dataclass(frozen=True)
@@ -35,16 +53,22 @@ class PhysicsConfig:
     """λ of the feedback-sparsity term."""
 
     sparsity_kind: Literal["l1", "group_l1"] = "l1"
-    """``l1``: every cell; ``group_l1``: whole rows of W."""
+    """``l1``: every cell; ``group_l1``: whole rows of every loop layer's matrix."""
 
     sparsity_threshold: float = 0.01
-    """A cell counts as near zero when ``|W_ij| ≤ threshold · max|W|`` (for reporting)."""
+    """A cell counts as near zero when ``|W_ij| ≤ threshold · max|W|`` of its layer (for
+    reporting)."""
 
     contraction: float = 0.0
-    """λ of the contraction-margin penalty."""
+    """λ of the local-contraction penalty ``relu(‖J*‖₂ − target)²``."""
 
-    contraction_margin: float = 0.1
-    """The penalty starts at ``‖W‖₂·Lip(σ) = 1 − margin``."""
+    contraction_target: float = 0.5
+    """The local contraction ``‖J*‖₂`` the penalty allows at the equilibrium (in (0, 1):
+    near ``z*`` the loop's error decays like ``exp(−(1 − target)·t/τ)``)."""
+
+    contraction_iterations: int = 8
+    """Power-iteration steps per batch for ``‖J*‖₂`` (each: one Jacobian-vector and one
+    vector-Jacobian product); fewer steps underestimate it."""
 
     conductance: float = 0.0
     """λ of the conductance budget (per µS)."""
@@ -60,7 +84,9 @@ class PhysicsConfig:
             check_range(name, getattr(self, name), 0.0, None)
         check_choice("sparsity_kind", self.sparsity_kind, ("l1", "group_l1"))
         check_range("sparsity_threshold", self.sparsity_threshold, 0.0, 1.0)
-        check_range("contraction_margin", self.contraction_margin, 0.0, 1.0, high_open=True)
+        check_range("contraction_target", self.contraction_target, 0.0, 1.0,
+                    low_open=True, high_open=True)
+        check_int("contraction_iterations", self.contraction_iterations, 1, 1000)
         check_int("settling_samples", self.settling_samples, 1, 64)
 
     @property
@@ -69,17 +95,30 @@ class PhysicsConfig:
                                                   "settling"))
 
 
-def sparsity_term(w: Tensor, kind: str = "l1") -> Tensor:
-    """``mean |W|`` (``l1``) or the mean row norm (``group_l1``)."""
+def loop_weights(model: AnalogCoreDEQ) -> list[Tensor]:
+    """The ``(out, in)`` crossbar matrix of every analog layer in the model's loop."""
+    return [layer.weight_matrix() for layer in model.loop_layers()]
+
+
+def _as_list(weights: Tensor | Sequence[Tensor]) -> list[Tensor]:
+    return [weights] if isinstance(weights, Tensor) else list(weights)
+
+
+def sparsity_term(weights: Tensor | Sequence[Tensor], kind: str = "l1") -> Tensor:
+    """``Σ|W| / #cells`` over all matrices (``l1``) or the mean norm of all their rows
+    (``group_l1``)."""
+    ws = _as_list(weights)
     if kind == "l1":
-        return w.abs().mean()
-    return torch.linalg.vector_norm(w, dim=1).mean()
+        return sum(w.abs().sum() for w in ws) / sum(w.numel() for w in ws)
+    return torch.cat([torch.linalg.vector_norm(w, dim=1) for w in ws]).mean()
 
 
-def near_zero_fraction(w: Tensor, threshold: float) -> float:
-    """Fraction of cells with ``|W_ij| ≤ threshold · max|W|``."""
-    w = w.detach()
-    return float((w.abs() <= threshold * w.abs().max()).float().mean())
+def near_zero_fraction(weights: Tensor | Sequence[Tensor], threshold: float) -> float:
+    """Fraction of cells with ``|W_ij| ≤ threshold · max|W|``, each matrix against its own
+    maximum (its layer's full scale)."""
+    ws = [w.detach().abs() for w in _as_list(weights)]
+    near = sum(int((w <= threshold * w.max()).sum()) for w in ws)
+    return near / sum(w.numel() for w in ws)
 
 
 def spectral_norm_estimate(w: Tensor, iterations: int = 30) -> Tensor:
@@ -93,44 +132,98 @@ def spectral_norm_estimate(w: Tensor, iterations: int = 30) -> Tensor:
     return u @ w @ v
 
 
-def contraction_term(w: Tensor, margin: float, lipschitz: float = 1.0) -> Tensor:
-    """``relu(‖W‖₂·Lip(σ) − (1 − margin))²``."""
-    return torch.relu(spectral_norm_estimate(w) * lipschitz - (1.0 - margin)) ** 2
+def _unit(x: Tensor) -> Tensor:
+    """``x`` scaled to unit norm per sample (leading dimension)."""
+    norm = torch.linalg.vector_norm(x.reshape(x.shape[0], -1), dim=1)
+    return x / norm.clamp_min(1e-30).view(-1, *([1] * (x.dim() - 1)))
 
 
-def conductance_term(w: Tensor, g_max_us: float) -> Tensor:
-    """Total conductance of the differential pairs in µS, ``Σ|W| / max|W| · g_max``."""
-    return w.abs().sum() / w.detach().abs().max().clamp_min(1e-12) * g_max_us
+def local_contraction(f: Map, z_star: Tensor, iterations: int = 8) -> Tensor:
+    """Per-sample ``‖J_f(z*)‖₂``, differentiable with respect to what ``f`` depends on
+    (the weights), for a map ``f`` acting on each sample separately.
+
+    Power iteration on ``JᵀJ`` from a random start: ``u ← Jv/‖Jv‖``, ``v ← Jᵀu/‖Jᵀu‖``,
+    with vector-Jacobian products ``Jᵀu`` from one graph of ``f`` at ``z*`` and
+    Jacobian-vector products ``Jv`` as the gradient of the (linear) ``⟨Jᵀp, v⟩`` with
+    respect to ``p``. Returns ``uᵀJv = ‖Jv‖ ≤ ‖J‖₂`` with the pair ``(u, v)`` detached, so
+    its gradient is that of the largest singular value, ``∂σ_max = uᵀ(∂J)v`` (as
+    :func:`spectral_norm_estimate`). Converges at the rate ``(σ₂/σ₁)²`` per step.
+    """
+    check_int("iterations", iterations, 1, 1000)
+    with torch.enable_grad():
+        z = z_star.detach().requires_grad_()
+        fz = f(z)
+        probe = torch.zeros_like(fz, requires_grad=True)
+        (jt_probe,) = torch.autograd.grad(fz, z, probe, create_graph=True)
+
+        def jvp(v: Tensor) -> Tensor:
+            return torch.autograd.grad(jt_probe, probe, v, retain_graph=True)[0].detach()
+
+        def vjp(u: Tensor, graph: bool = False) -> Tensor:
+            return torch.autograd.grad(fz, z, u, retain_graph=True, create_graph=graph)[0]
+
+        v = _unit(torch.randn_like(z))
+        for _ in range(iterations):
+            v = _unit(vjp(_unit(jvp(v))).detach())
+        u = _unit(jvp(v))
+        jt_u = vjp(u, graph=True)
+    return (jt_u * v).reshape(z.shape[0], -1).sum(dim=1)
+
+
+def contraction_term(local: Tensor, target: float) -> Tensor:
+    """``mean_b relu(L*_b − target)²`` of per-sample local contractions ``L*``
+    (:func:`local_contraction`)."""
+    return (torch.relu(local - target) ** 2).mean()
+
+
+def conductance_term(layers: Sequence[AnalogMVM]) -> Tensor:
+    """Total conductance of the layers' differential pairs in µS (``g_min = 0``):
+    ``Σ_l g_max · Σ_ij |W_ij| / w_scale``, with each layer's own (detached) full scale —
+    per layer or per output row, as its hardware programs it."""
+    total: Tensor | float = 0.0
+    for layer in layers:
+        w = layer.weight_matrix()
+        with torch.no_grad():
+            scale = layer.effective_tiles()[1].to(w.dtype)
+        scale = scale if scale.dim() == 0 else scale[:, None]
+        total = total + (w.abs() / scale).sum() * layer.hardware.g_max_us
+    assert isinstance(total, Tensor), "at least one layer is required"
+    return total
 
 
 def physics_loss(
-    model: HybridDEQ, info: ModelOutput, config: PhysicsConfig
+    model: AnalogCoreDEQ, info: ModelOutput, config: PhysicsConfig
 ) -> tuple[Tensor, dict[str, float]]:
-    """``Σ_k λ_k L_k`` for the model's core and this batch's equilibrium, plus a report.
+    """``Σ_k λ_k L_k`` over the model's loop layers and this batch's equilibrium, plus a
+    report.
 
-    The report has every term's value (also the inactive ones, for logging) and the
-    fraction of near-zero feedback cells.
+    The report has every active term's value, the mean local contraction ``‖J*‖₂`` when
+    the contraction term is on, and the fraction of near-zero loop cells.
     """
-    w = model.core.weight
-    zero = w.new_zeros(())
+    weights = loop_weights(model)
+    total = weights[0].new_zeros(())
     terms: dict[str, Tensor] = {}
-    total = zero
+    report: dict[str, float] = {}
     if config.sparsity > 0:
-        terms["sparsity"] = sparsity_term(w, config.sparsity_kind)
+        terms["sparsity"] = sparsity_term(weights, config.sparsity_kind)
         total = total + config.sparsity * terms["sparsity"]
-    if config.contraction > 0:
-        terms["contraction"] = contraction_term(w, config.contraction_margin)
-        total = total + config.contraction * terms["contraction"]
-    if config.conductance > 0:
-        terms["conductance"] = conductance_term(w, model.hardware.g_max_us)
-        total = total + config.conductance * terms["conductance"]
-    if config.settling > 0:
+    if config.contraction > 0 or config.settling > 0:
         assert info.u is not None and info.z_star is not None  # a hybrid DEQ's output
         _, proxy = model.maps(info.u)
-        frob = jacobian_frobenius_sq(proxy, info.z_star.detach(), config.settling_samples)
-        terms["settling"] = frob.mean()
-        total = total + config.settling * terms["settling"]
-    report = {f"physics/{k}": float(v.detach()) for k, v in terms.items()}
-    report["physics/near_zero_fraction"] = near_zero_fraction(w, config.sparsity_threshold)
+        if config.contraction > 0:
+            local = local_contraction(proxy, info.z_star, config.contraction_iterations)
+            report["physics/local_contraction"] = float(local.detach().mean())
+            terms["contraction"] = contraction_term(local, config.contraction_target)
+            total = total + config.contraction * terms["contraction"]
+        if config.settling > 0:
+            frob = jacobian_frobenius_sq(proxy, info.z_star.detach(), config.settling_samples)
+            terms["settling"] = frob.mean()
+            total = total + config.settling * terms["settling"]
+    if config.conductance > 0:
+        terms["conductance"] = conductance_term(model.loop_layers())
+        total = total + config.conductance * terms["conductance"]
+    report.update({f"physics/{k}": float(v.detach()) for k, v in terms.items()})
+    report["physics/near_zero_fraction"] = near_zero_fraction(weights,
+                                                              config.sparsity_threshold)
     report["physics/total"] = float(total.detach())
     return total, report
