@@ -38,10 +38,15 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
 
 
 def workload_from(data: Mapping[str, Any]) -> DEQWorkload:
+    """A cell's workload from its JSON; fields that older cells lack take the value that
+    prices them as before (the core's measured conductance and activity: None, i.e. the
+    energy model's assumptions)."""
     return DEQWorkload(
         neurons=data["neurons"], core_macs=data["core_macs"],
         core_weights=data.get("core_weights"),
         path_amplifiers=data.get("path_amplifiers", 0),
+        core_g_fraction=data.get("core_g_fraction"),
+        core_activity=data.get("core_activity"),
         injection=tuple(LayerSpec(**spec) for spec in data["injection"]),
         head=tuple(LayerSpec(**spec) for spec in data["head"]),
     )
@@ -385,6 +390,7 @@ def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str,
             continue
         cell = cells_[0]
         e_h = hybrid_report([cell], energy, hardware)
+        work = workload_from(cell["workload"])
         regs.append({
             "term": role.removeprefix("reg:") if role != "physics_aware" else "none",
             "quality": cell["evaluations"]["headline"]["quality"],
@@ -393,6 +399,11 @@ def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str,
             "settling_time_ns": cell["settling"]["settling_time_ns"],
             "sample_time_ns": cell["settling"]["sample_time_ns"],
             "energy_j": e_h.total_j,
+            # What moves the crossbar's share: the trained cells' conductance (mean
+            # (G⁺ + G⁻)/g_max per cell) and the rows' activity (mean z*²), both measured.
+            "core_g_fraction": work.core_g_fraction,
+            "core_activity": work.core_activity,
+            "array_energy_j": e_h.energy.array_j,
         })
     if len(regs) > 1:
         out["regularizers"] = regs

@@ -324,13 +324,19 @@ def adc_count(outputs: int, config: EnergyConfig) -> int:
 
 
 def analog_core_energy(config: EnergyConfig, hardware: HardwareConfig, *, neurons: int,
-                       cells: int, time_ns: float, path_amplifiers: int = 0
+                       cells: int, time_ns: float, path_amplifiers: int = 0,
+                       cell_g_fraction: float | None = None, activity: float | None = None
                        ) -> EnergyBreakdown:
     """Energy of an analog DEQ core of ``neurons`` outputs and ``cells`` crossbar cells
     (n² for a dense core) kept biased for ``time_ns``, J, without its converters:
 
     * array = P_xbar(d·cells devices, g_max)·t + the bitline C·V² of d·n columns of
-      cells/n cells (:meth:`EnergyConfig.crossbar_power_w`, d = ``devices_per_weight``);
+      cells/n cells (:meth:`EnergyConfig.crossbar_power_w`, d = ``devices_per_weight``).
+      With the measured ``cell_g_fraction`` (mean (G⁺ + G⁻)/g_max of a cell, see
+      :attr:`DEQWorkload.core_g_fraction`) the d devices of a cell share it, ḡ =
+      cell_g_fraction·g_max/d, so P_xbar = cells·cell_g_fraction·g_max·V_read²·a = V²·ΣG;
+      without it ḡ = ``g_mean_fraction``·g_max. The row activity a is ``activity``
+      (measured mean z*²) or ``input_activity``;
     * amplifier = (n·amps_per_neuron + path_amplifiers)·P_amp(τ)·t
       (:meth:`EnergyConfig.amp_power_per_amp_w`; ``path_amplifiers``: those on the
       intermediate nodes of loop layers other than the core, e.g. a spectral path);
@@ -342,10 +348,16 @@ def analog_core_energy(config: EnergyConfig, hardware: HardwareConfig, *, neuron
     check_int("cells", cells, 0, 1 << 62)
     check_int("path_amplifiers", path_amplifiers, 0, 1 << 40)
     check_range("time_ns", time_ns, 0.0)
+    if cell_g_fraction is not None:
+        check_range("cell_g_fraction", cell_g_fraction, 0.0, None)
+    if activity is not None:
+        check_range("activity", activity, 0.0, 1.0)
     t_s = time_ns * 1e-9
     d = config.devices_per_weight
+    g_device = None if cell_g_fraction is None else cell_g_fraction / d
     return EnergyBreakdown(
-        array_j=config.crossbar_power_w(d * cells, hardware.g_max_us) * t_s
+        array_j=config.crossbar_power_w(d * cells, hardware.g_max_us,
+                                        g_mean_fraction=g_device, activity=activity) * t_s
         + config.bitline_energy_j(d * neurons, max(cells // neurons, 1)),
         amplifier_j=(neurons * config.amps_per_neuron + path_amplifiers)
         * config.amp_power_per_amp_w(hardware.tau_ns) * t_s,
@@ -369,7 +381,10 @@ def hybrid_deq_energy(
     * dac = n · E_dac (u enters through n DACs; b is folded into u digitally);
     * array, amplifier and other: :func:`analog_core_energy` for t_on — P_xbar(d·c
       devices, g_max) · t_on + bitline C·V² of d·n columns of c/n cells, with c the core's
-      cells (its MACs per evaluation: n² for a dense core); (n · amps_per_neuron + the
+      cells (its MACs per evaluation: n² for a dense core) at the workload's measured
+      conductance and row activity (``core_g_fraction``, ``core_activity``; the config's
+      ``g_mean_fraction`` and ``input_activity`` where it carries none, e.g. a workload
+      built by hand); (n · amps_per_neuron + the
       workload's path amplifiers) · P_amp(τ) · t_on; n · periphery_power_per_column ·
       t_on (column periphery: the HERMES fit of
       :func:`hadeq.energy.calibration.calibrated_energy_config`, 0 by default);
@@ -394,7 +409,9 @@ def hybrid_deq_energy(
     n_amps = n * config.amps_per_neuron + workload.path_amplifiers
     core = analog_core_energy(config, hardware, neurons=n, cells=cells,
                               time_ns=mean_ts + t_adc,
-                              path_amplifiers=workload.path_amplifiers) + EnergyBreakdown(
+                              path_amplifiers=workload.path_amplifiers,
+                              cell_g_fraction=workload.core_g_fraction,
+                              activity=workload.core_activity) + EnergyBreakdown(
         dac_j=n * config.e_dac_j(),
         adc_j=n * config.e_adc_j(),
         memory_j=config.e_memory_bits_j(n * config.dac_bits, "sram")
@@ -415,6 +432,11 @@ def hybrid_deq_energy(
         "analog_macs_equivalent": workload.n_core_macs,
         "amplifiers": n_amps,
         "devices": devices,
+        # what the crossbar was priced at: per device over g_max, and mean (V_row/V_read)²
+        "crossbar_g_fraction": (config.g_mean_fraction if workload.core_g_fraction is None
+                                else workload.core_g_fraction / config.devices_per_weight),
+        "crossbar_activity": (config.input_activity if workload.core_activity is None
+                              else workload.core_activity),
         "digital_macs": k_in + k_out,
         "weight_bytes": net,
     }

@@ -28,7 +28,8 @@ Derived quantities (all pure functions of the config) are methods:
   ``2^bits · t_LSB`` for an integrating (CCO, ramp) ADC; DAC ``E_dac = FoM_dac · 2^bits``;
 * crossbar static power: ``P = N_devices · ḡ · V_read² · a`` with mean device conductance
   ``ḡ = g_mean_fraction · g_max`` (g_max from the hardware) and input activity ``a`` =
-  mean (V_row/V_read)²;
+  mean (V_row/V_read)² — both assumptions, replaced by a trained model's measured values
+  when its workload carries them (:class:`~hadeq.energy.workload.DEQWorkload`);
 * amplifier bias power (first-order *design estimate*, not a measurement):
   ``P_amp = V_DD · 2π·GBW·C_L / (g_m/I_D)`` with ``GBW = amp_gbw_tau_product / τ`` (τ from
   the hardware).
@@ -187,10 +188,13 @@ class EnergyConfig:
     g_mean_fraction: float = 0.25
     """Mean device conductance as a fraction of g_max, over both devices of each
     differential pair (*assumption*: one device of a pair is near zero, the other at
-    |w|/w_max with |w| spread over [0, w_max] → 0.25)."""
+    |w|/w_max with |w| spread over [0, w_max] → 0.25). A DEQ core whose workload carries
+    its measured conductance (``DEQWorkload.core_g_fraction``) is priced with that
+    instead."""
     input_activity: float = 0.5
     """Mean (V_row / V_read)² over rows and time (*assumption*; 1 = every row at full
-    scale all the time)."""
+    scale all the time). A DEQ core whose workload carries its measured activity
+    (``DEQWorkload.core_activity``) is priced with that instead."""
     devices_per_weight: int = 2
     """Devices per weight (2 = differential pair G+/G−)."""
     c_bitline_per_cell_f: float = K.BITLINE_C_PER_CELL_F
@@ -365,9 +369,15 @@ class EnergyConfig:
         """Mean device conductance ḡ = g_mean_fraction · g_max, S."""
         return self.g_mean_fraction * g_max_us * 1e-6
 
-    def crossbar_power_w(self, n_devices: int, g_max_us: float) -> float:
-        """Static read power of ``n_devices`` devices: N · ḡ · V_read² · input_activity, W."""
-        return n_devices * self.g_mean_s(g_max_us) * self.v_read_v**2 * self.input_activity
+    def crossbar_power_w(self, n_devices: int, g_max_us: float, *,
+                         g_mean_fraction: float | None = None,
+                         activity: float | None = None) -> float:
+        """Static read power of ``n_devices`` devices: N · ḡ · V_read² · a, W, with
+        ḡ = g_mean_fraction · g_max and a the row activity — measured values when given,
+        else this config's ``g_mean_fraction`` and ``input_activity``."""
+        g_fraction = self.g_mean_fraction if g_mean_fraction is None else g_mean_fraction
+        a = self.input_activity if activity is None else activity
+        return n_devices * g_fraction * g_max_us * 1e-6 * self.v_read_v**2 * a
 
     def bitline_energy_j(self, n_columns: int, cells_per_column: int) -> float:
         """Charging ``n_columns`` bitlines once: N_col · (cells · C_cell) · V_read², J."""

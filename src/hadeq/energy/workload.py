@@ -3,16 +3,20 @@
 These are plain numbers (features, MACs, precision), so the energy model works before the
 model classes exist; later the models describe themselves with them (``LayerSpec`` per
 digital or analog layer, ``DEQWorkload`` for a DEQ: injection layers, an ``n``-neuron core,
-head layers).
+head layers, and what the core's crossbar measurably draws: :func:`layer_conductance`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
+from hadeq.analog.layer import AnalogMVM
+from hadeq.analog.spectral import AnalogSpectralMix, sine_basis
 from hadeq.energy.config import PRECISIONS
 from hadeq.errors import ConfigError
-from hadeq.validation import check_choice, check_int
+from hadeq.validation import check_choice, check_int, check_range
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,16 @@ class DEQWorkload:
     path_amplifiers: int = 0
     """Amplifiers on the intermediate nodes of the analog loop outside the neurons (a
     spectral path's transform stages); each is biased while the loop runs."""
+    core_g_fraction: float | None = None
+    """Measured mean conductance of one core crossbar cell — the differential pair of one
+    weight, ``(G⁺ + G⁻)/g_max`` — over the core's ``n_core_macs`` cells, dimensionless:
+    ``mean |ŵ|`` with ``ŵ`` the programmed weight over its layer's full scale and
+    ``g_min = 0`` (:func:`layer_conductance`). ``None``: the energy model's assumption
+    (``EnergyConfig.g_mean_fraction`` per device)."""
+    core_activity: float | None = None
+    """Measured mean ``(V_row/V_read)²`` of the core's rows, dimensionless in [0, 1]: the
+    mean ``z*²`` of the loop's outputs, which drive the rows at ``V_read·z``. ``None``: the
+    energy model's assumption (``EnergyConfig.input_activity``)."""
 
     def __post_init__(self) -> None:
         check_int("neurons", self.neurons, 1, 1 << 20)
@@ -99,6 +113,11 @@ class DEQWorkload:
         if self.core_weights is not None:
             check_int("core_weights", self.core_weights, 0, 1 << 62)
         check_int("path_amplifiers", self.path_amplifiers, 0, 1 << 40)
+        if self.core_g_fraction is not None:
+            # A pair's programmed conductance may exceed g_max by its programming noise.
+            check_range("core_g_fraction", self.core_g_fraction, 0.0, None)
+        if self.core_activity is not None:
+            check_range("core_activity", self.core_activity, 0.0, 1.0)
 
     @property
     def n_core_macs(self) -> int:
@@ -114,3 +133,47 @@ class DEQWorkload:
             injection=(LayerSpec(in_features, neurons, name="injection", activation=False),),
             head=(LayerSpec(neurons, out_features, name="head", activation=False),),
         )
+
+
+def layer_conductance(layer: AnalogMVM, cells: int,
+                      grid: tuple[int, int] | None = None) -> float:
+    """``Σ (G⁺ + G⁻)/g_max`` over the ``cells`` crossbar cells that one evaluation of the
+    analog ``layer`` on one sample uses (its MACs: one cell per MAC), dimensionless.
+
+    A cell is the differential pair of one weight: with ``g_min = 0`` it draws
+    ``g_max·|ŵ|``, ``ŵ`` the programmed effective weight over the layer's full scale
+    (:meth:`~hadeq.analog.layer.AnalogMVM.effective_tiles`: quantization, device model and
+    IR drop included), so a near-zero cell draws ≈ 0.
+
+    * A crossbar layer holds its ``(out, in)`` matrix once per input vector (a conv: at
+      every output position), so the sum is ``cells · mean|ŵ|``.
+    * An :class:`~hadeq.analog.spectral.AnalogSpectralMix` on an ``H × W`` ``grid`` holds
+      its ``m²`` mode blocks once (``m²·C_in·C_out`` cells at ``mean|ŵ|``) and the fixed
+      sine transforms, each programmed at its own full scale, so a cell of ``Φ_n`` draws
+      ``mean|Φ_n| / max|Φ_n|`` on average: ``Φ_H`` in ``C_in·m·H·W + C_out·H·m²`` cells,
+      ``Φ_W`` in ``C_in·m²·W + C_out·H·m·W`` (the stages of its ``n_macs``).
+    """
+    check_int("cells", cells, 0, 1 << 62)
+    with torch.no_grad():
+        tiles, _ = layer.effective_tiles()  # padding cells are 0
+        mean_w = float(tiles.abs().sum()) / (layer.mvm_in * layer.mvm_out)
+    if not isinstance(layer, AnalogSpectralMix):
+        return cells * mean_w
+    if grid is None:
+        raise ConfigError("grid", grid, "the (H, W) field a spectral path acts on")
+    h, w = grid
+    m, c_in, c_out = layer.modes, layer.in_channels, layer.out_channels
+    mixing = m * m * c_in * c_out
+    phi_h = c_in * m * h * w + c_out * h * m * m
+    phi_w = c_in * m * m * w + c_out * h * m * w
+    if mixing + phi_h + phi_w != cells:
+        raise ConfigError("cells", cells, f"the spectral path's MACs on a {h}×{w} grid, "
+                          f"{mixing + phi_h + phi_w}")
+    return mixing * mean_w + phi_h * _basis_fraction(h, m) + phi_w * _basis_fraction(w, m)
+
+
+def _basis_fraction(n: int, modes: int) -> float:
+    """``mean|Φ| / max|Φ|`` of the ``modes × n`` sine basis: its cells' mean conductance
+    over g_max when it is programmed at its own full scale."""
+    phi = sine_basis(n, modes, dtype=torch.float64).abs()
+    return float(phi.mean() / phi.max())

@@ -42,6 +42,7 @@ from hadeq.analog.loop import (
 from hadeq.analog.quant import quantize_ste
 from hadeq.deq import DEQ, DEQConfig
 from hadeq.energy import DEQWorkload, LayerSpec
+from hadeq.energy.workload import layer_conductance
 from hadeq.errors import ConfigError, ConvergenceError
 from hadeq.models.config import RELAXATION, check_loop_solvers
 from hadeq.models.interface import HadeqModel, ModelOutput
@@ -429,7 +430,12 @@ class AnalogCoreDEQ(HadeqModel):
         """The per-inference work: stem, core and head MACs, measured on one sample of
         ``x`` (hooks on the stem's and head's layers while the model computes its
         injection and read-out; the loop layers' MAC counters over one evaluation of the
-        core map). The model is left as it was."""
+        core map), and what the core's crossbar draws on that sample: the programmed
+        cells' mean conductance (:func:`~hadeq.energy.workload.layer_conductance` of every
+        loop layer over the core's cells) and the rows' activity, the mean ``z*²`` of its
+        equilibrium in evaluation mode (the circuit's ``z(t_s)`` while the loop is
+        calibrated). The model, its counters and torch's random state are left as they
+        were."""
         was_training = self.training
         counters = [layer.counters() for layer in self.loop_layers()]
         self.eval()
@@ -441,7 +447,16 @@ class AnalogCoreDEQ(HadeqModel):
             with torch.no_grad():
                 solved, _ = self.maps(torch.zeros_like(u))
                 z = solved(torch.zeros_like(u))
-            core_macs = sum(int(layer.n_macs) for layer in self.loop_layers())
+            cells = [int(layer.n_macs) for layer in self.loop_layers()]
+            core_macs = sum(cells)
+            grid = (int(z.shape[-2]), int(z.shape[-1])) if z.dim() == 4 else None
+            conductance = sum(layer_conductance(layer, n, grid)
+                              for layer, n in zip(self.loop_layers(), cells, strict=True))
+            # The solve draws read (and loop) noise: keep the caller's random stream.
+            devices = [u.device] if u.device.type == "cuda" else []
+            with torch.no_grad(), torch.random.fork_rng(devices=devices):
+                z_star = self.equilibrium(u).z_star
+            assert z_star is not None  # a DEQ's equilibrium
             head, _ = _layer_specs(self.head, lambda: self.head(z), "head")
         finally:
             self.train(was_training)
@@ -453,7 +468,9 @@ class AnalogCoreDEQ(HadeqModel):
         return DEQWorkload(neurons=neurons, injection=tuple(stem), head=tuple(head),
                            core_macs=core_macs, path_amplifiers=self._path_amplifiers(z),
                            core_weights=sum(int(layer.weight.numel())  # type: ignore[union-attr]
-                                            for layer in self.loop_layers()))
+                                            for layer in self.loop_layers()),
+                           core_g_fraction=conductance / core_macs if core_macs else None,
+                           core_activity=min(float(z_star.square().mean()), 1.0))
 
 
 def _layer_specs(module: nn.Module, run: Callable[[], Tensor],
