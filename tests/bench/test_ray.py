@@ -29,7 +29,8 @@ def test_ray_executor_matches_local_execution(tmp_path):
     assert [r["key"] for r in on_ray] == [r["key"] for r in local]
     for a, b in zip(on_ray, local, strict=True):
         assert a["evaluations"] == b["evaluations"]
-        assert a["digital"]["iterations_mean"] == b["digital"]["iterations_mean"]
-        assert a["settling"]["settling_time_ns"] == b["settling"]["settling_time_ns"]
+        if "digital" in b:  # the DEQ cells (the feed-forward control has no solves)
+            assert a["digital"]["iterations_mean"] == b["digital"]["iterations_mean"]
+            assert a["settling"]["settling_time_ns"] == b["settling"]["settling_time_ns"]
     # Each Ray task wrote its cell into the cache like a local run does.
     assert len(os.listdir(tmp_path / "ray" / "cells")) == len(cells)

@@ -47,7 +47,8 @@ def test_run_folders_are_named_by_cell() -> None:
     root = os.path.join("out", "tiny")
     assert {os.path.relpath(run_dir(c, root), root) for c in plan_cells(TINY)} == {
         os.path.join("runs", "digits", role, "seed0")
-        for role in ("digital", "physics_aware", "analog_mlp", "reg-sparsity")}
+        for role in ("digital", "physics_aware", "feedforward_control", "analog_mlp",
+                     "reg-sparsity")}
 
 
 def test_a_run_folder_records_its_key_and_another_configuration_replaces_it(tmp_path) -> None:

@@ -173,7 +173,7 @@ def test_the_spectral_path_gets_fixed_mode_ranges_and_its_own_read_noise():
         z = torch.zeros_like(u)
         for _ in range(3000):
             z = model._frozen_map(z, u)
-        result = settle(model.loop_current, model.sigma, u, model.loop_dynamics(), 1e-4)
+        result = settle(model.loop_operator(), model.sigma, u, model.loop_dynamics(), 1e-4)
     assert float((out.z_star - z).abs().max()) < 1e-5
     assert bool(result.time_ns.isfinite().all())
 
@@ -194,7 +194,8 @@ def test_training_through_the_physical_loop_has_the_implicit_gradient_at_its_sta
                                                                "max_iter": 500}))
         model = HybridDEQ(config, seed=0).train()
         # the amplifiers' noise (ς ≈ 2e-4) is always on: silence it to compare solves
-        model.loop_noise = lambda a, generator=None: torch.zeros_like(a)  # type: ignore
+        model.loop_noise_source = lambda: (  # type: ignore[method-assign]
+            lambda a, generator: torch.zeros_like(a))
         model.zero_grad()
         out = model.forward_with_info(x)
         torch.nn.functional.mse_loss(out.output, target).backward()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hadeq.analog.config import HardwareConfig
-from hadeq.bench.schema import DIGITAL, HYBRID, STANDARD, headline, retention
+from hadeq.bench.schema import DIGITAL, FEEDFORWARD, HYBRID, STANDARD, headline, retention
 from hadeq.bench.stats import interval95
 from hadeq.bench.suites import SuiteConfig, TaskPlan
 from hadeq.energy import (
@@ -288,6 +288,12 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
             r["latency_ns"] = statistics.fmean(e["latency_ns"] for e in energies)
         models[name] = r
 
+    control = by_role.get(FEEDFORWARD, [])
+    if control:
+        models[FEEDFORWARD] = row(control, "ideal", None, None,
+                                  "feed-forward control: the DEQ's stem, injection and head "
+                                  "with the loop's feedback held at zero, trained digitally")
+
     result: dict[str, Any] = {
         "kind": task.kind, "metric": task.primary_metric,
         "higher_is_better": task.higher_is_better, "models": models,
@@ -303,6 +309,8 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
             "digital_residual": digital_cells[0]["digital"]["residual_trace"],
             "analog_residual": physics_cells[0]["settling"]["residual_trace"],
             "analog_dt_ns": physics_cells[0]["settling"]["dt_ns"],
+            # both sides' residual max_i |f(z) − z|_i, and the output precision they reach
+            "tol": physics_cells[0]["settling"]["settle_tol"],
         },
     }
     # The digital curve of the design that is charged; the analog one of the first seed.
@@ -320,6 +328,9 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
                                                design))
     result["headline"]["intervals"] = _seed_intervals(digital_cells, physics_cells, energy,
                                                       hardware, design, task.higher_is_better)
+    if control:
+        result["headline"]["equilibrium_gain"] = _equilibrium_gain(
+            digital_cells, control, task.higher_is_better)
     return result
 
 
@@ -370,6 +381,21 @@ def _seed_intervals(digital_cells: list[dict[str, Any]], physics_cells: list[dic
             "energy_ratio": interval95(energy_ratio).to_dict(),
             "time_ratio": interval95(time_ratio).to_dict(),
             "retention": interval95(retained).to_dict()}
+
+
+def _equilibrium_gain(digital_cells: list[dict[str, Any]], control: list[dict[str, Any]],
+                      higher_is_better: bool) -> dict[str, Any]:
+    """What the equilibrium adds: the digital DEQ's float quality minus the feed-forward
+    control's (trained with the same seed), signed so that > 0 means the DEQ is better;
+    mean ± 95 % interval over the paired seeds."""
+    deq = {c["cell"]["seed"]: c["evaluations"]["ideal"]["quality"] for c in digital_cells}
+    ff = {c["cell"]["seed"]: c["evaluations"]["ideal"]["quality"] for c in control}
+    seeds = sorted(set(deq) & set(ff))
+    sign = 1.0 if higher_is_better else -1.0
+    return {"seeds": seeds,
+            "gain": interval95([sign * (deq[s] - ff[s]) for s in seeds]).to_dict(),
+            "deq_quality": statistics.fmean(deq[s] for s in seeds) if seeds else None,
+            "control_quality": statistics.fmean(ff[s] for s in seeds) if seeds else None}
 
 
 def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str, Any]],

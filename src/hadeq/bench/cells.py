@@ -24,6 +24,7 @@ import torch
 import hadeq
 from hadeq.analog import HardwareConfig
 from hadeq.bench import measure
+from hadeq.bench.schema import FEEDFORWARD
 from hadeq.errors import ConfigError
 from hadeq.io import write_json_atomic
 from hadeq.models import HadeqModel, parameter_count
@@ -56,7 +57,8 @@ class Cell:
     task_options: dict[str, Any]
     role: str
     """``digital`` (ideal training: the digital DEQ and the standard-trained hybrid),
-    ``physics_aware``, ``reg:<term>`` or a baseline's name."""
+    ``physics_aware``, ``reg:<term>``, ``feedforward_control`` (the DEQ without feedback)
+    or a baseline's name."""
     model: dict[str, Any]
     train: dict[str, Any]
     physics: dict[str, Any]
@@ -224,7 +226,7 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
             chip = measure.calibrated_chip(model, ev.hardware, cell.seed, calibration_x, loop)
             entry["sampling_curve"] = measure.sampling_curve(chip, data.x_test, quality_of,
                                                              seed=cell.seed)
-    if not cell.measure_solvers:
+    if not cell.measure_solvers and cell.role != FEEDFORWARD:
         result["energy"] = measure.baseline_energy(model, data.x_test[:256], cell.settle,
                                                    cell.seed)
     if cell.measure_solvers:

@@ -11,6 +11,7 @@ import torch
 
 from hadeq import constants as C
 from hadeq.bench import measure
+from hadeq.bench.schema import FEEDFORWARD
 from hadeq.models import HadeqModel, parameter_count
 from hadeq.models.registry import build_model
 from hadeq.tasks import ImitationConfig, evaluate_policy, observation, train_imitation
@@ -86,7 +87,7 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
                                  ev.episodes or headline_episodes)
                 entry["proxy_quality"] = proxy.mean_return
         result["evaluations"][ev.label] = entry
-    if not cell.measure_solvers:
+    if not cell.measure_solvers and cell.role != FEEDFORWARD:
         result["energy"] = measure.baseline_energy(model, _probe_observations(256, cell.seed),
                                                    cell.settle, cell.seed)
     if cell.measure_solvers:

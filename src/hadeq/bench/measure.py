@@ -23,7 +23,9 @@ class Settling:
     hardware: HardwareConfig
     """The chip that settles (its read noise is switched off for the measurement)."""
     tol: float
-    """Relative residual at which a sample has settled."""
+    """Largest residual ``max_i |f(z) − z|_i`` (``z`` on σ's range [−1, 1]) at which the
+    digital solvers stop: the precision the ADC reads the analog loop's ``z`` to, half
+    an LSB (:func:`digital_solver_options`)."""
     dt_ns: float
     """Integration step of the loop's ODE, ns."""
     horizon_tau: float = 200.0
@@ -39,11 +41,21 @@ class Settling:
                 "stagnation_window": 0}
 
 
-def _solve_stats(model: HadeqModel, x: Tensor) -> dict[str, Any]:
+def digital_solver_options(tol: float) -> dict[str, Any]:
+    """Options of a digital solve stopped at the analog loop's output precision: every
+    component's residual ``|f(z) − z|_i ≤ tol`` (``mixed`` mode with no relative part; its
+    residual is ``max_i |f(z) − z|_i / tol``)."""
+    return {"tol": tol, "rtol": 0.0, "stop_mode": "mixed", "max_iter": 200}
+
+
+def _solve_stats(model: HadeqModel, x: Tensor, residual_scale: float = 1.0
+                 ) -> dict[str, Any]:
+    """Iterations and residual traces of one solve on ``x``; traces are multiplied by
+    ``residual_scale`` (a ``mixed``-mode residual by its ``tol``: absolute units)."""
     with torch.no_grad():
         info = model.forward_with_info(x)
     s = info.stats
-    trace = s.trace.double()
+    trace = s.trace.double() * residual_scale
     # Mean residual over the samples still running (stopped samples are NaN).
     mean_trace = [float(v) for v in trace.nanmean(dim=1)]
     # The distribution over samples: a stopped sample keeps its final residual.
@@ -78,11 +90,12 @@ def _forward_fill(trace: Tensor) -> Tensor:
 
 
 def digital_iterations(model: AnalogCoreDEQ, x: Tensor, tol: float) -> dict[str, Any]:
-    """Anderson iterations per sample to relative residual ``tol`` on ideal float weights."""
+    """Anderson iterations per sample to residual ``tol`` in every component
+    (:func:`digital_solver_options`) on ideal float weights."""
     digital = model.clone()
     digital.set_hardware(HardwareConfig.preset("ideal"))
-    digital.set_eval_solver("anderson", {"tol": tol, "stop_mode": "rel", "max_iter": 200})
-    return _solve_stats(digital.eval(), x)
+    digital.set_eval_solver("anderson", digital_solver_options(tol))
+    return _solve_stats(digital.eval(), x, tol)
 
 
 GRID_SOLVERS: tuple[str, ...] = ("picard", "anderson", "broyden")
@@ -94,16 +107,16 @@ def digital_grid(model: AnalogCoreDEQ, score: Callable[[HadeqModel], float], x: 
     """The digital DEQ at every solver × precision (:data:`GRID_SOLVERS` ×
     :data:`~hadeq.models.DIGITAL_PRECISIONS`): task quality (``score`` of the model run at
     that precision, see :func:`hadeq.models.at_precision`) and iterations per sample to
-    relative residual ``tol`` on ``x``. The best digital design is chosen from this grid
-    (:func:`hadeq.bench.assemble.best_digital`)."""
+    residual ``tol`` in every component (:func:`digital_solver_options`) on ``x``. The best
+    digital design is chosen from this grid (:func:`hadeq.bench.assemble.best_digital`)."""
     digital = model.clone()
     digital.set_hardware(HardwareConfig.preset("ideal"))
     points = []
     for precision in DIGITAL_PRECISIONS:
         run = at_precision(digital, precision)
         for solver in GRID_SOLVERS:
-            run.set_eval_solver(solver, {"tol": tol, "stop_mode": "rel", "max_iter": 200})
-            stats = _solve_stats(run.eval(), x)
+            run.set_eval_solver(solver, digital_solver_options(tol))
+            stats = _solve_stats(run.eval(), x, tol)
             points.append({"solver": solver, "precision": precision, "quality": score(run),
                            "iterations_mean": stats["iterations_mean"],
                            "converged_fraction": stats["converged_fraction"],
@@ -134,7 +147,7 @@ def analog_settling(model: AnalogCoreDEQ, x: Tensor, settling: Settling, seed: i
     assert calib is not None
     with torch.no_grad():
         u = chip.injection(x)
-        result = settle(chip.loop_current, chip.sigma, u, chip.loop_dynamics(calib.dt_ns),
+        result = settle(chip.loop_operator(), chip.sigma, u, chip.loop_dynamics(calib.dt_ns),
                         calib.tol, horizon_tau=settling.loop.horizon_tau,
                         record_residual=True)
     t = result.time_ns
@@ -152,7 +165,8 @@ def analog_settling(model: AnalogCoreDEQ, x: Tensor, settling: Settling, seed: i
         "calibration_settling_ns_mean": float(cal[cal.isfinite()].mean()),
         "calibration_settling_ns_p99": float(cal.quantile(0.99, interpolation="higher")),
         "settle_tol": calib.tol, "dt_ns": calib.dt_ns, "tau_ns": settling.hardware.tau_ns,
-        # The loop's relative residual along the trajectory (the digital solvers' measure).
+        # The loop's residual max_i |f(z) − z|_i along the trajectory (the digital solvers'
+        # measure).
         "residual_trace": [float(v) for v in res.mean(dim=1)],
         "residual_trace_median": [float(v) for v in
                                   res.quantile(0.5, dim=1, interpolation="higher")],

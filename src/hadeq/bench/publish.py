@@ -117,6 +117,20 @@ def scoring_rows(results: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def gain_rows(results: dict[str, Any]) -> list[list[str]]:
+    """Per task, what the equilibrium adds: the digital DEQ against its feed-forward
+    control (same stem and head, no feedback, trained with the same seeds)."""
+    rows = []
+    for name, task in results["tasks"].items():
+        gain = task["headline"].get("equilibrium_gain")
+        if not gain:
+            continue
+        rows.append([name, _g(gain["deq_quality"], 4), _g(gain["control_quality"], 4),
+                     format_interval(_interval(gain["gain"]), "{:.4g}"),
+                     task["metric"] + (" ↑" if task["higher_is_better"] else " ↓")])
+    return rows
+
+
 def calibration_line(results: dict[str, Any]) -> str:
     cal = results["calibration"]
     d, a = cal["digital"], cal["analog"]
@@ -172,6 +186,11 @@ def readme_section(results: dict[str, Any], source: str) -> str:
                 "test inputs settled by t_s", "hybrid quality (circuit)",
                 "hybrid quality (proxy)", "hybrid ns to final", "digital iterations to final"],
                scoring_rows(results)),
+        "What the equilibrium adds: the digital DEQ (float) against a feed-forward control, "
+        "the same stem, injection and head with the loop's feedback held at zero, trained "
+        "the same way with the same seeds (gain > 0: the DEQ is better; paired by seed):",
+        _table(["task", "digital DEQ", "feed-forward control", "gain", "metric"],
+               gain_rows(results)),
     ]
     for name, task in results["tasks"].items():
         design = task.get("digital_design")

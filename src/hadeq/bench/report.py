@@ -294,7 +294,7 @@ def convergence_series(results: Mapping[str, Any], task: Mapping[str, Any]
                                 else trace_design)
     except (KeyError, ZeroDivisionError, TypeError):
         t_it = ns_per_iteration(task)
-    out: dict[str, Any] = {"tol": results.get("config", {}).get("settle_tol"),
+    out: dict[str, Any] = {"tol": c.get("tol", results.get("config", {}).get("settle_tol")),
                            "digital_design": trace_design, "ns_per_iteration": t_it,
                            "charged_design": charged_label(task)}
     for side, key_prefix in (("digital", "digital_residual"), ("analog", "analog_residual")):
@@ -352,9 +352,10 @@ def _plot_convergence(results: dict[str, Any], path: str) -> None:
                            label=f"table: {which} {mean_t:.3g} ns (n = {n_seeds} seed"
                                  f"{'s' if n_seeds != 1 else ''})")
         if s["tol"] is not None:
-            ax.axhline(s["tol"], color="k", lw=1, ls=":", label=f"tolerance {s['tol']:g}")
+            ax.axhline(s["tol"], color="k", lw=1, ls=":",
+                       label=f"tolerance {s['tol']:.3g} (half an ADC LSB)")
         ax.set_xlabel("time (ns)")
-        ax.set_ylabel("relative residual ‖f(z) − z‖ / max(‖f(z)‖, ‖z‖), ↓ lower is better",
+        ax.set_ylabel("residual max_i |f(z) − z|_i (z full scale 1), ↓ lower is better",
                       fontsize=8)
         title = f"{name}: time to equilibrium (one seed's samples)"
         if s["digital_design"] != s["charged_design"]:

@@ -14,6 +14,7 @@ from typing import Any
 from tqdm import tqdm
 
 from hadeq.analog.config import HardwareConfig
+from hadeq.analog.loop import adc_half_lsb
 from hadeq.bench.assemble import assemble_task
 from hadeq.bench.cells import (
     Cell,
@@ -26,7 +27,7 @@ from hadeq.bench.cells import (
 from hadeq.bench.environment import environment
 from hadeq.bench.measure import Settling
 from hadeq.bench.report import write_report
-from hadeq.bench.schema import SCHEMA
+from hadeq.bench.schema import FEEDFORWARD, SCHEMA
 from hadeq.bench.suites import SuiteConfig, TaskPlan
 from hadeq.energy import EnergyConfig, calibrated_energy_config, calibration_report
 from hadeq.errors import ConfigError
@@ -38,10 +39,12 @@ Executor = Callable[[list[Cell], str, int, bool], list[dict[str, Any]]]
 
 def plan_cells(suite: SuiteConfig) -> list[Cell]:
     """Every cell of ``suite``: per task and seed, the digitally trained DEQ, the
-    physics-aware hybrid and each baseline; per task, one cell per regularizer."""
+    physics-aware hybrid, the feed-forward control (the DEQ without feedback, trained
+    digitally) and each baseline; per task, one cell per regularizer."""
     headline = dict(suite.headline_hardware)
     chip = HardwareConfig.parse(headline, "headline_hardware")
-    settle = Settling(chip, suite.settle_tol, suite.settle_dt_ns)
+    tol = adc_half_lsb(chip.output_bits) if suite.settle_tol is None else suite.settle_tol
+    settle = Settling(chip, tol, suite.settle_dt_ns)
     cells: list[Cell] = []
     for plan in suite.tasks:
         sweep_episodes = plan.sweep_episodes if _is_control(plan) else None
@@ -69,6 +72,9 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
             cells.append(cell("physics_aware",
                               {**hybrid, "hardware": headline, "mode": "physics_aware"}, seed,
                               (head, *sweeps), True))
+            cells.append(cell(FEEDFORWARD, {**hybrid, "hardware": "ideal", "feedback": False},
+                              seed, (Evaluation("ideal", HardwareConfig.preset("ideal")),),
+                              False))
             for name, model in plan.baselines.items():
                 cells.append(cell(name, {**dict(model), "hardware": headline}, seed, (head,),
                                   False))

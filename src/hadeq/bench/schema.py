@@ -64,6 +64,9 @@ SCHEMA = "hadeq.bench/1"
 DIGITAL = "digital_deq"
 HYBRID = "hybrid_physics_aware"
 STANDARD = "hybrid_standard"
+FEEDFORWARD = "feedforward_control"
+"""The same stem, injection and head with the loop's feedback held at zero, trained
+digitally: what the task gets without the equilibrium."""
 
 
 def retention(hybrid: float, digital: float, higher_is_better: bool) -> float:

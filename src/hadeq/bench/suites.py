@@ -62,11 +62,14 @@ class SuiteConfig:
     regularizer_weights: MappingProxyType[str, float] = field(default_factory=lambda: _frozen(
         {"sparsity": 1e-2, "contraction": 1.0, "conductance": 1e-5, "settling": 1e-2}))
     """λ of each physics-informed term in the regularizer ablation."""
-    settle_tol: float = C.TORCHDEQ_F_TOL
-    """Relative residual to which both the digital solver and the analog loop are run
-    when time to equilibrium is measured (torchdeq's default ``f_tol``)."""
+    settle_tol: float | None = None
+    """The output precision both sides reach when time to equilibrium is measured: the
+    analog loop settles to within it of ``z*`` and the digital solvers stop at residual
+    ``max_i |f(z) − z|_i`` ≤ it; None: half an LSB of the headline chip's ADC."""
     settle_dt_ns: float = 0.5
-    """Euler step of the settling simulation."""
+    """Euler step of the ``analog_relaxation`` solver for models that settle through it
+    (the ff-EBM's energy blocks); the hybrid's loop is simulated by
+    :mod:`hadeq.analog.loop`."""
     digital_quality_tolerance: float = 0.005
     """The digital DEQ is charged as the cheapest solver × precision whose quality stays
     within this relative distance of the fp32 Anderson design (0.5 %)."""

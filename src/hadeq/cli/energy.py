@@ -8,6 +8,7 @@ from typing import Any
 
 from hadeq import constants as C
 from hadeq.analog.config import HardwareConfig
+from hadeq.analog.loop import adc_half_lsb
 from hadeq.bench.suites import SuiteConfig
 from hadeq.energy import (
     BUCKETS,
@@ -243,9 +244,10 @@ def _vs_bench(sources: dict[str, str], measured: dict[str, Any], solver: str,
     return " ".join(parts)
 
 
-SETTLE_TOL = C.TORCHDEQ_F_TOL
-"""Relative residual to which iterations and settling are measured (torchdeq's f_tol, as
-in the bench)."""
+def settle_tol(hardware: HardwareConfig) -> float:
+    """The output precision to which iterations and settling are measured, as in the
+    bench: half an LSB of ``hardware``'s ADC."""
+    return adc_half_lsb(hardware.output_bits)
 
 SETTLE_DT_NS = SuiteConfig.settle_dt_ns
 """Integration step of the settling measurement, the bench's."""
@@ -266,13 +268,14 @@ def _measure_checkpoint(directory: str, overrides: list[str], samples: int
                           "conv_hybrid_deq); baselines report their energy in `hadeq bench`")
     data = train_config.task_spec.load(seed=train_config.seed, **train_config.task_options)
     x = data.x_test[:samples]
-    digital = digital_iterations(model, x, SETTLE_TOL)
     _, hardware = with_overrides(overrides, EnergyConfig(), model.hardware)
     assert hardware is not None
-    settle = analog_settling(model, x, Settling(hardware, SETTLE_TOL, SETTLE_DT_NS),
+    tol = settle_tol(hardware)
+    digital = digital_iterations(model, x, tol)
+    settle = analog_settling(model, x, Settling(hardware, tol, SETTLE_DT_NS),
                              train_config.eval_seed, data.x_train[-CALIBRATION_SAMPLES:])
     # The loop is charged for its sampling instant t_s, which every input waits for.
-    measured = {"source": directory, "samples": int(x.shape[0]), "tol": SETTLE_TOL,
+    measured = {"source": directory, "samples": int(x.shape[0]), "tol": tol,
                 "iterations_mean": digital["iterations_mean"],
                 "settling_time_ns": settle["sample_time_ns"],
                 "settling_time_ns_mean": settle["settling_time_ns"],

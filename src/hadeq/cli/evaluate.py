@@ -36,8 +36,9 @@ scores the training-time proxy instead (the model's solver on the noisy map).
 For a hybrid DEQ it also measures time to equilibrium on the first --settle-samples test
 inputs, as the bench does: the analog loop's noise-free settling time in ns (mean and
 99th percentile, to half an ADC LSB on z; tau = the chip's tau_ns) and the fraction of
-inputs t_s covers, next to the digital DEQ's Anderson iterations to relative residual
-1e-3 on the same weights made ideal.
+inputs t_s covers, next to the digital DEQ's Anderson iterations to the same output
+precision (residual within half an ADC LSB in every component) on the same weights made
+ideal.
 
 The hardware is the run's eval_hardware (or the model's training hardware); change it
 with --set (repeatable), VALUE read as a YAML scalar:
@@ -85,14 +86,15 @@ def time_to_equilibrium(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfi
     """Settling of the analog loop (ns) and the digital DEQ's iterations on inputs ``x``,
     measured as the bench measures them (:mod:`hadeq.bench.measure`)."""
     from hadeq.bench.measure import Settling, analog_settling, digital_iterations
-    from hadeq.cli.energy import SETTLE_DT_NS, SETTLE_TOL
+    from hadeq.cli.energy import SETTLE_DT_NS, settle_tol
 
-    analog = analog_settling(model, x, Settling(hardware, SETTLE_TOL, SETTLE_DT_NS,
-                                                loop=sampling), seed, calibration_x)
-    digital = digital_iterations(model, x, SETTLE_TOL)
+    tol = settle_tol(hardware)
+    analog = analog_settling(model, x, Settling(hardware, tol, SETTLE_DT_NS, loop=sampling),
+                             seed, calibration_x)
+    digital = digital_iterations(model, x, tol)
     return {
         "samples": int(x.shape[0]),
-        "tol": SETTLE_TOL,
+        "tol": tol,
         "settling": {
             "settling_time_ns_mean": analog["settling_time_ns"],
             "settling_time_ns_p99": analog["settling_time_ns_p99"],
@@ -219,6 +221,7 @@ def _time_rows(t: dict[str, Any]) -> list[tuple[str, str]]:
                             f"{a['tau_ns']:g} ns, no read noise)"),
         ("sampling instant", f"t_s = {_ns(a['sample_time_ns'])} covers "
                              f"{100 * a['covered_fraction']:.0f} % of them"),
-        ("digital DEQ", f"{d['iterations_mean']:.1f} Anderson iterations (mean) to the "
-                        "same residual, same inputs, ideal weights"),
+        ("digital DEQ", f"{d['iterations_mean']:.1f} Anderson iterations (mean) to "
+                        f"residual |f(z) - z| <= {t['tol']:.3g} in every component, same "
+                        "inputs, ideal weights"),
     ]

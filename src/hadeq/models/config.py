@@ -48,6 +48,8 @@ def check_loop_fields(config: HybridDEQConfig | ConvHybridDEQConfig) -> None:
     check_choice("mode", config.mode, ("physics_aware", "standard"))
     check_choice("proxy", config.proxy, ("clean", "frozen"))
     check_choice("digital_precision", config.digital_precision, ("fp32", "fp16", "int8"))
+    if not isinstance(config.feedback, bool):
+        raise ConfigError("feedback", config.feedback, "true or false")
     if config.physical_training_tau is not None:
         check_range("physical_training_tau", config.physical_training_tau, 0.0, 10_000.0,
                     low_open=True)
@@ -110,6 +112,11 @@ class HybridDEQConfig:
     weights, the activations entering every digital layer and the loop state after every
     iteration, as a post-training-quantized accelerator computes (see
     :mod:`hadeq.models.precision`); ``fp32`` computes in float."""
+
+    feedback: bool = True
+    """False: a feed-forward control — the loop layers' weights are held at zero (not
+    trained), so ``z = σ(u + b)``: the same stem, injection and head without the
+    equilibrium, to measure what the equilibrium adds."""
 
     physical_training_tau: float | None = None
     """``physics_aware`` training with the physical loop: the forward solve simulates
@@ -222,6 +229,11 @@ class ConvHybridDEQConfig:
     weights, the activations entering every digital layer and the loop state after every
     iteration, as a post-training-quantized accelerator computes (see
     :mod:`hadeq.models.precision`); ``fp32`` computes in float."""
+
+    feedback: bool = True
+    """False: a feed-forward control — the loop layers' weights are held at zero (not
+    trained), so ``z = σ(u + b)``: the same stem, injection and head without the
+    equilibrium, to measure what the equilibrium adds."""
 
     physical_training_tau: float | None = None
     """``physics_aware`` training with the physical loop: the forward solve simulates

@@ -3,11 +3,14 @@ digital head, for fields (PDE solution operators) and images."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hadeq.analog import AnalogConv2d, AnalogMVM
+from hadeq.analog.loop import Noise
 from hadeq.analog.spectral import AnalogSpectralMix
 from hadeq.deq import DEQ
 from hadeq.errors import ConfigError
@@ -137,31 +140,37 @@ class ConvHybridDEQ(AnalogCoreDEQ):
         s = 0.0 if self.spectral is None else self.spectral.ideal_forward(z)
         return self.sigma(self.core.ideal_forward(z) + s + u)
 
-    def loop_current(self, z: Tensor) -> Tensor:
-        core = self.core
+    def loop_operator(self) -> Callable[[Tensor], Tensor]:
+        core, path = self.core, self.spectral
         weight, offset = core.static_operands()
+        kernel = weight.reshape(core.weight.shape)
         bias = core.bias if offset is None else core.bias + offset
-        s = 0.0 if self.spectral is None else self.spectral.frozen_forward(z)
-        return F.conv2d(z, weight.reshape(core.weight.shape), bias, core.stride, core.padding,
-                        core.dilation) + s
 
-    def _path_noise(self, a: Tensor, generator: torch.Generator | None) -> Tensor | float:
+        def current(z: Tensor) -> Tensor:
+            out = F.conv2d(z, kernel, bias, core.stride, core.padding, core.dilation)
+            return out if path is None else out + path.frozen_forward(z)
+        return current
+
+    def _path_noise_source(self) -> Noise | None:
         """The spectral path's read noise: white current noise on every mode's output
         node at the mode's fixed full scale (calibrated), taken to the field by the
         (exact) synthesis transform."""
-        calib = self.loop_calibration
-        if self.spectral is None or calib is None or calib.mode_full_scale is None:
-            return 0.0
-        hw, path = self.hardware, self.spectral
+        calib, path = self.loop_calibration, self.spectral
+        if path is None or calib is None or calib.mode_full_scale is None:
+            return None
+        hw = self.hardware
         if hw.read_noise == 0.0:
-            return 0.0
+            return None
         m, c_out = path.modes, path.out_channels
-        scale = path.effective_tiles()[1].to(a.dtype)
+        scale = path.effective_tiles()[1]
         scale = scale.reshape(m, m, c_out).permute(2, 0, 1) if scale.dim() else scale
-        std = hw.read_noise * calib.mode_full_scale.to(a.dtype) * scale  # (C_out, m, m)
-        eps = torch.randn((a.shape[0], c_out, m, m), generator=generator, dtype=a.dtype,
-                          device=a.device)
-        return path.synthesis(eps * std, *a.shape[-2:])
+        std = hw.read_noise * calib.mode_full_scale * scale  # (C_out, m, m)
+
+        def noise(a: Tensor, generator: torch.Generator | None) -> Tensor:
+            eps = torch.randn((a.shape[0], c_out, m, m), generator=generator, dtype=a.dtype,
+                              device=a.device)
+            return path.synthesis(eps * std.to(a.dtype), *a.shape[-2:])
+        return noise
 
     def _path_amplifiers(self, z: Tensor) -> int:
         if self.spectral is None:

@@ -33,6 +33,7 @@ from hadeq.analog import AnalogMVM, HardwareConfig
 from hadeq.analog.loop import (
     LoopDynamics,
     LoopSampling,
+    Noise,
     adc_half_lsb,
     amplifier_noise_std,
     integrate,
@@ -126,15 +127,16 @@ class AnalogCoreDEQ(HadeqModel):
     Cleared whenever the chip changes."""
 
     # --- to be provided by subclasses ---------------------------------------------------
-    def loop_current(self, z: Tensor) -> Tensor:
-        """The programmed chip's feedback current ``I(z)`` for loop output ``z``, in the
-        units of the injection: every loop layer with its effective weights (quantized,
-        programmed, drifted conductances, IR drop; no read noise) plus the bias."""
+    def loop_operator(self) -> Callable[[Tensor], Tensor]:
+        """``z ↦ I(z)``, the programmed chip's feedback current for loop output ``z`` in
+        the units of the injection: every loop layer with its static errors (quantized,
+        programmed, drifted conductances, IR drop, amplifier gain and offset mismatch; no
+        read noise) plus the bias. The static operands are read once, when it is built."""
         raise NotImplementedError
 
-    def _path_noise(self, a: Tensor, generator: torch.Generator | None) -> Tensor | float:
-        """Read noise of loop layers other than the core (one draw of ``ς·ε``)."""
-        return 0.0
+    def _path_noise_source(self) -> Noise | None:
+        """Read noise of loop layers other than the core (draws of ``ς·ε``); None: none."""
+        return None
 
     def _calibrate_paths(self, z_star: Tensor) -> Tensor | None:
         """Fixed full scales of loop layers other than the core, from equilibria."""
@@ -173,8 +175,15 @@ class AnalogCoreDEQ(HadeqModel):
         super().set_hardware(hardware, seed)
 
     def _finish_init(self) -> None:
-        """The end of every subclass's ``__init__``: the loop starts contractive, and a
-        digital precision other than fp32 is applied."""
+        """The end of every subclass's ``__init__``: the loop starts contractive (or, for
+        a feed-forward control, without feedback), and a digital precision other than fp32
+        is applied."""
+        if not self.config.feedback:
+            for layer in self.loop_layers():
+                weight: Tensor = layer.weight  # type: ignore[assignment]
+                weight.requires_grad_(False)
+                with torch.no_grad():
+                    weight.zero_()
         self.project_contractive_()
         apply_digital_precision(self, self.config.digital_precision)
 
@@ -230,6 +239,10 @@ class AnalogCoreDEQ(HadeqModel):
         return quantize_ste(z, bits)
 
     # --- the maps whose fixed point is z* -----------------------------------------------
+    def loop_current(self, z: Tensor) -> Tensor:
+        """``I(z)`` (see :meth:`loop_operator`)."""
+        return self.loop_operator()(z)
+
     def _frozen_map(self, z: Tensor, u: Tensor) -> Tensor:
         return self.sigma(self.loop_current(z) + u)
 
@@ -301,20 +314,28 @@ class AnalogCoreDEQ(HadeqModel):
         tau = self.hardware.tau_ns
         return LoopDynamics(tau_ns=tau, dt_ns=tau if dt_ns is None else dt_ns)
 
-    def loop_noise(self, a: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """One draw ``ς·ε`` of the loop's white noise (see :mod:`hadeq.analog.loop`): the
-        core's read current noise at its fixed full scale — ``read_noise`` of one device
-        at ``g_max`` read at the amplifiers' rail ``|z| = 1``, i.e. ``read_noise·w_scale``
-        per row tile, tiles in quadrature — the other loop layers' (:meth:`_path_noise`)
-        and the amplifiers' input-referred noise."""
+    def loop_noise_source(self) -> Noise:
+        """Draws ``(a, generator) ↦ ς·ε`` of the loop's white noise (see
+        :mod:`hadeq.analog.loop`): the core's read current noise at its fixed full scale —
+        ``read_noise`` of one device at ``g_max`` read at the amplifiers' rail ``|z| = 1``,
+        i.e. ``read_noise·w_scale`` per row tile, tiles in quadrature — the other loop
+        layers' (:meth:`_path_noise_source`) and the amplifiers' input-referred noise."""
         hw, core = self.hardware, self.core
-        scale = core.effective_tiles()[1].to(a.dtype)
-        shape = (1, -1, *([1] * (a.dim() - 2)))
-        read = hw.read_noise * math.sqrt(core.n_row_tiles) * (
-            scale.reshape(shape) if scale.dim() else scale)
+        scale = core.effective_tiles()[1]
+        read = hw.read_noise * math.sqrt(core.n_row_tiles) * scale
         std = torch.sqrt(read * read + amplifier_noise_std(hw.tau_ns) ** 2)
-        eps = torch.randn(a.shape, generator=generator, dtype=a.dtype, device=a.device)
-        return eps * std + self._path_noise(a, generator)
+        path = self._path_noise_source()
+
+        def noise(a: Tensor, generator: torch.Generator | None) -> Tensor:
+            s = std.to(a.dtype)
+            s = s.reshape(1, -1, *([1] * (a.dim() - 2))) if s.dim() else s
+            eps = torch.randn(a.shape, generator=generator, dtype=a.dtype, device=a.device)
+            return eps * s if path is None else eps * s + path(a, generator)
+        return noise
+
+    def loop_noise(self, a: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """One draw ``ς·ε`` of the loop's white noise (:meth:`loop_noise_source`)."""
+        return self.loop_noise_source()(a, generator)
 
     @torch.no_grad()
     def calibrate_loop(self, x: Tensor, sampling: Any = None) -> LoopCalibration:
@@ -337,7 +358,7 @@ class AnalogCoreDEQ(HadeqModel):
             self.loop_calibration = LoopCalibration(u_fs, None, math.inf, dynamics.dt_ns, tol,
                                                     torch.empty(0))
             u = self.injection(x)
-            settled = settle(self.loop_current, self.sigma, u, dynamics, tol,
+            settled = settle(self.loop_operator(), self.sigma, u, dynamics, tol,
                              horizon_tau=sampling.horizon_tau)
             if sampling.sample_time_ns is not None:
                 t_s = sampling.sample_time_ns
@@ -363,9 +384,9 @@ class AnalogCoreDEQ(HadeqModel):
         if calib is None:
             raise ConfigError("loop_calibration", None, "a calibrated loop (calibrate_loop)")
         dynamics = self.loop_dynamics(calib.dt_ns)
-        return integrate(self.loop_current, self.sigma, u, dynamics, max(times_ns),
+        return integrate(self.loop_operator(), self.sigma, u, dynamics, max(times_ns),
                          sample_times_ns=times_ns,
-                         noise=self.loop_noise if calib.noise else None)[1]
+                         noise=self.loop_noise_source() if calib.noise else None)[1]
 
     def physical_equilibrium(self, u: Tensor) -> ModelOutput:
         """The circuit's answer: the loop runs from ``a = 0`` with its noise for the
@@ -399,8 +420,8 @@ class AnalogCoreDEQ(HadeqModel):
         training), and the implicit backward differentiates the proxy at ``σ(a)``."""
         t_ns = self.config.physical_training_tau * self.hardware.tau_ns
         with torch.no_grad():
-            a, _, _ = integrate(self.loop_current, self.sigma, u.detach(),
-                                self.loop_dynamics(), t_ns, noise=self.loop_noise)
+            a, _, _ = integrate(self.loop_operator(), self.sigma, u.detach(),
+                                self.loop_dynamics(), t_ns, noise=self.loop_noise_source())
             z_star = self.sigma(a)
         proxy = self._frozen_map if self.config.proxy == "frozen" else self._clean_map
         n = u.shape[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -63,10 +65,10 @@ class HybridDEQ(AnalogCoreDEQ):
         """``‖W‖₂`` of the float feedback weight (exact)."""
         return float(torch.linalg.matrix_norm(self.core.weight, ord=2))
 
-    def loop_current(self, z: Tensor) -> Tensor:
+    def loop_operator(self) -> Callable[[Tensor], Tensor]:
         weight, offset = self.core.static_operands()
-        bias = self.core.bias
-        return F.linear(z, weight, bias if offset is None else bias + offset)
+        bias = self.core.bias if offset is None else self.core.bias + offset
+        return lambda z: F.linear(z, weight, bias)
 
     # --- forward ------------------------------------------------------------------------
     def injection(self, x: Tensor) -> Tensor:
