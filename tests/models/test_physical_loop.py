@@ -231,3 +231,22 @@ def test_the_spectral_paths_amplifiers_are_charged_while_the_loop_runs():
     t_on_ns = 50.0 + adc_read_time_ns(workload.neurons, energy)  # biased until sampled
     assert extra == pytest.approx(workload.path_amplifiers * 1e-9 * t_on_ns
                                   * energy.amp_power_per_amp_w(PCM.tau_ns), rel=1e-9)
+
+
+def test_a_calibration_is_reused_across_read_noise_but_not_across_chips():
+    model = _model()
+    x = torch.randn(32, 16)
+    chip = model.clone().eval()
+    chip.set_hardware(PCM.replace(read_noise=0.05), seed=3)
+    calib = chip.calibrate_loop(x)
+    other_noise = model.clone().eval()
+    other_noise.set_hardware(PCM.replace(read_noise=0.1), seed=3)
+    other_noise.adopt_loop_calibration(calib)  # same programmed chip, more read noise
+    fresh = other_noise.clone().eval()
+    fresh.set_hardware(PCM.replace(read_noise=0.1), seed=3)
+    assert fresh.calibrate_loop(x).sample_time_ns == calib.sample_time_ns
+    for hw, seed in ((PCM.replace(read_noise=0.05), 4), (PCM.replace(weight_bits=4), 3)):
+        elsewhere = model.clone().eval()
+        elsewhere.set_hardware(hw, seed=seed)
+        with pytest.raises(ConfigError, match="calibration"):
+            elsewhere.adopt_loop_calibration(calib)

@@ -31,7 +31,7 @@ from hadeq.models import HadeqModel, parameter_count
 from hadeq.tasks import get_task
 from hadeq.training import Trainer
 from hadeq.training.config import parse_train_config
-from hadeq.training.evaluation import evaluate_model
+from hadeq.training.evaluation import evaluate_model, on_hardware
 
 
 @dataclass(frozen=True)
@@ -204,11 +204,21 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
     def quality_of(outputs: torch.Tensor) -> float:
         return float(task.metrics(outputs, data.y_test)[task.primary_metric])
 
+    calibrations: dict[HardwareConfig, Any] = {}
+
+    def calibrated(hardware: HardwareConfig) -> Any:
+        """One calibration per programmed chip: the read-noise points share theirs."""
+        key = hardware.replace(read_noise=0.0)
+        if key not in calibrations:
+            chip = measure.calibrated_chip(model, hardware, cell.seed, calibration_x, loop)
+            calibrations[key] = chip.loop_calibration
+        return calibrations[key]
+
     for ev in cell.evaluations:
         physical = cell.measure_solvers and not ev.hardware.is_exact
         scored = evaluate_model(model, task, data.x_test, data.y_test, hardware=ev.hardware,
                                 seed=cell.seed, loop=loop if physical else None,
-                                calibration_x=calibration_x)
+                                calibration=calibrated(ev.hardware) if physical else None)
         entry = result["evaluations"][ev.label] = {
             "quality": scored["metrics"][task.primary_metric],
             "metrics": scored["metrics"],
@@ -223,7 +233,8 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
             proxy = evaluate_model(model, task, data.x_test, data.y_test,
                                    hardware=ev.hardware, seed=cell.seed)
             entry["proxy_quality"] = proxy["metrics"][task.primary_metric]
-            chip = measure.calibrated_chip(model, ev.hardware, cell.seed, calibration_x, loop)
+            chip = on_hardware(model, ev.hardware, cell.seed)
+            chip.adopt_loop_calibration(calibrated(ev.hardware))
             entry["sampling_curve"] = measure.sampling_curve(chip, data.x_test, quality_of,
                                                              seed=cell.seed)
     if not cell.measure_solvers and cell.role != FEEDFORWARD:
@@ -234,7 +245,8 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
         result["workload"] = asdict(model.workload(x))
         result["digital"] = measure.digital_iterations(model, x, cell.settle.tol)
         result["settling"] = measure.analog_settling(model, x, cell.settle, cell.seed,
-                                                     calibration_x)
+                                                     calibration_x,
+                                                     calibrated(cell.settle.hardware))
         if cell.role == "digital":
             def score(run: HadeqModel) -> float:
                 scored = evaluate_model(run, task, data.x_test, data.y_test, seed=cell.seed)

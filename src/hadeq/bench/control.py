@@ -62,13 +62,22 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
 
     # States over the whole box calibrate every chip's loop (ranges, sampling instant).
     calibration_x = _probe_observations(256, derive_seed(cell.seed, "calibration"))
+    calibrations: dict[Any, Any] = {}
+
+    def calibrated(hardware: Any) -> Any:
+        """One calibration per programmed chip: the read-noise points share theirs."""
+        key = hardware.replace(read_noise=0.0)
+        if key not in calibrations:
+            chip = measure.calibrated_chip(model, hardware, cell.seed, calibration_x,
+                                           cell.settle.loop)
+            calibrations[key] = chip.loop_calibration
+        return calibrations[key]
+
     for ev in cell.evaluations:
         physical = cell.measure_solvers and not ev.hardware.is_exact
+        chip = on_hardware(model, ev.hardware, cell.seed)
         if physical:
-            chip = measure.calibrated_chip(model, ev.hardware, cell.seed, calibration_x,
-                                           cell.settle.loop)
-        else:
-            chip = on_hardware(model, ev.hardware, cell.seed)
+            chip.adopt_loop_calibration(calibrated(ev.hardware))
         outcome = rollouts(chip, ev.episodes or headline_episodes)
         entry = {"quality": outcome.mean_return,
                  "metrics": {"mean_return": outcome.mean_return,
@@ -95,7 +104,8 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
         result["workload"] = asdict(model.workload(x))
         result["digital"] = measure.digital_iterations(model, x, cell.settle.tol)
         result["settling"] = measure.analog_settling(model, x, cell.settle, cell.seed,
-                                                     calibration_x)
+                                                     calibration_x,
+                                                     calibrated(cell.settle.hardware))
         if cell.role == "digital":
             result["digital_grid"] = measure.digital_grid(
                 model, lambda run: rollouts(run.clone().eval(), headline_episodes).mean_return,

@@ -136,13 +136,19 @@ def calibrated_chip(model: AnalogCoreDEQ, hardware: HardwareConfig, seed: int,
 
 
 def analog_settling(model: AnalogCoreDEQ, x: Tensor, settling: Settling, seed: int,
-                    calibration_x: Tensor) -> dict[str, Any]:
+                    calibration_x: Tensor, calibration: Any = None) -> dict[str, Any]:
     """The analog loop's timing on ``settling.hardware`` programmed with ``seed``: the
     sampling instant ``t_s`` calibrated on ``calibration_x`` (held-out training inputs)
     and the noise-free settling times of ``x`` (to half an ADC LSB on ``z``, the
     physical loop of :mod:`hadeq.analog.loop`), with the fraction of ``x`` that ``t_s``
-    covers. Energy and time are charged for ``t_s``."""
-    chip = calibrated_chip(model, settling.hardware, seed, calibration_x, settling.loop)
+    covers (``calibration``: one made on this chip already). Energy and time are charged
+    for ``t_s``."""
+    if calibration is None:
+        chip = calibrated_chip(model, settling.hardware, seed, calibration_x, settling.loop)
+    else:
+        chip = model.clone()
+        chip.set_hardware(settling.hardware, seed=seed)
+        chip.eval().adopt_loop_calibration(calibration)
     calib = chip.loop_calibration
     assert calib is not None
     with torch.no_grad():

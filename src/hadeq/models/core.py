@@ -106,6 +106,11 @@ class LoopCalibration:
     """Noise-free settling time of every calibration input, ns."""
     noise: bool = True
     """Whether the simulated loop carries its read and amplifier noise."""
+    chip: HardwareConfig | None = None
+    """The programmed chip it was made on, without its read noise (which changes neither
+    the ranges nor the noise-free settling): another read noise may reuse it."""
+    seed: int | None = None
+    """The core's programming seed."""
 
 
 class AnalogCoreDEQ(HadeqModel):
@@ -371,10 +376,25 @@ class AnalogCoreDEQ(HadeqModel):
                         "covers them (set sample_time_ns)")
             self.loop_calibration = LoopCalibration(
                 u_fs, self._calibrate_paths(settled.z_star), t_s, dynamics.dt_ns, tol,
-                settled.time_ns, sampling.noise)
+                settled.time_ns, sampling.noise, self.hardware.replace(read_noise=0.0),
+                self.core.seed)
         finally:
             self.train(was_training)
         return self.loop_calibration
+
+    def adopt_loop_calibration(self, calibration: Any) -> None:
+        """Use ``calibration``, made by :meth:`calibrate_loop` on this programmed chip
+        (the same hardware and programming seed up to the read noise, which changes
+        neither the ranges nor the noise-free settling), instead of calibrating again."""
+        if not isinstance(calibration, LoopCalibration):
+            raise ConfigError("calibration", type(calibration).__name__,
+                              "a LoopCalibration")
+        chip = self.hardware.replace(read_noise=0.0)
+        if calibration.chip != chip or calibration.seed != self.core.seed:
+            raise ConfigError("calibration", f"made on {calibration.chip} seed "
+                              f"{calibration.seed}", f"one made on this chip ({chip} seed "
+                              f"{self.core.seed}, any read noise)")
+        self.loop_calibration = calibration
 
     @torch.no_grad()
     def physical_trajectory(self, u: Tensor, times_ns: tuple[float, ...]) -> list[Tensor]:

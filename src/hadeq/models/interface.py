@@ -21,6 +21,7 @@ are :class:`EquilibriumModel` s and add what equilibrium measurements need.
 ``has_physical_loop``          whether the loop can be simulated as the circuit; then
 ``calibrate_loop(x, sampling)`` fixes its ranges and sampling instant ``t_s`` from
                                inputs ``x``; evaluation on hardware then runs the circuit
+``adopt_loop_calibration(c)``  reuses one made on the same chip (any read noise)
 =============================  ===========================================================
 
 The hybrid DEQs (:class:`hadeq.models.core.AnalogCoreDEQ`) add what equilibrium
@@ -165,6 +166,11 @@ class HadeqModel(nn.Module):
     def calibrate_loop(self, x: Tensor, sampling: Any = None) -> Any:
         """Fix the analog loop's ranges and sampling instant from inputs ``x`` (models with
         a physical loop, see :class:`hadeq.models.core.AnalogCoreDEQ`)."""
+        raise ConfigError("model", type(self).__name__, "a model with a physical analog loop")
+
+    def adopt_loop_calibration(self, calibration: Any) -> None:
+        """Reuse a calibration of this programmed chip's loop (models with a physical
+        loop, see :class:`hadeq.models.core.AnalogCoreDEQ`)."""
         raise ConfigError("model", type(self).__name__, "a model with a physical analog loop")
 
     def energy_report(self, config: Any = None) -> Any:

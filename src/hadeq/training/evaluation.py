@@ -58,6 +58,7 @@ def evaluate_model(
     reference: bool = False,
     loop: LoopSampling | None = None,
     calibration_x: Tensor | None = None,
+    calibration: Any = None,
 ) -> dict[str, Any]:
     """Task metrics and solver statistics of ``model`` on ``(x, y)``.
 
@@ -70,14 +71,19 @@ def evaluate_model(
 
     With ``loop`` (models with a physical loop), the chip's loop is first calibrated on
     ``calibration_x`` (held-out training inputs: fixed ranges and the sampling instant
-    ``t_s``) and scored as the circuit runs (``result["loop"]`` records the calibration).
+    ``t_s``), or takes ``calibration`` made on the same chip at another read noise, and
+    is scored as the circuit runs (``result["loop"]`` records the calibration).
     """
     chip = on_hardware(model, hardware, seed)
-    calibration = None
     if loop is not None and chip.has_physical_loop:
-        if calibration_x is None:
+        if calibration is not None:
+            chip.adopt_loop_calibration(calibration)
+        elif calibration_x is None:
             raise ConfigError("calibration_x", None, "inputs to calibrate the loop on")
-        calibration = chip.calibrate_loop(calibration_x, loop)
+        else:
+            calibration = chip.calibrate_loop(calibration_x, loop)
+    else:
+        calibration = None
     with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
         # Non-convergence is reported in result["solver"] instead.
         warnings.filterwarnings("ignore", message=SOLVER_WARNINGS, category=RuntimeWarning)
