@@ -17,13 +17,16 @@ has its own switch (a weight of 0 turns it off) and weight:
   1-Lipschitz), but not ``L*`` itself, which also depends on how far the neurons
   saturate at ``z*``. ``L*`` sets the final approach of both the digital iteration
   (the error shrinks by ``L*`` per step) and the analog loop (it decays like
-  ``exp(−(1 − L*)·t/τ)``): the default target 0.5 asks for one e-fold per 2τ, against
-  10τ at the projection's 0.9;
+  ``exp(−(1 − L*)·t/τ)``): the default target 0.3 asks for one e-fold per 1.4τ, so the
+  final approach to half an 8-bit ADC LSB (ln 512 ≈ 6.2 e-folds) takes ≈ 9τ, against
+  62τ at the projection's 0.9;
 * ``conductance`` — the conductance the loop's differential pairs draw (``g_min = 0``),
   ``Σ_l Σ_ij |W_ij| / w_scale · g_max`` in µS with each layer's own full scale
-  ``w_scale`` (per layer or per output, as its hardware programs it): one copy of every
-  loop layer's programmed matrix, proportional to the crossbar's static read power
-  ``V²·ΣG`` (a conv kernel, laid out once per output position, counts once);
+  ``w_scale = max|W|`` (per layer or per output, as its hardware programs it, and kept
+  in the gradient): one copy of every loop layer's programmed matrix, proportional to
+  the crossbar's static read power ``V²·ΣG`` (a conv kernel, laid out once per output
+  position, counts once). It is scale-invariant, as the chip is: only thinning the
+  cells relative to the largest lowers it;
 * ``settling`` — ``‖J*‖²_F`` (Hutchinson estimate) of the differentiable proxy:
   small Jacobians mean fast settling and few solver iterations (Bai et al. 2021).
 """
@@ -38,6 +41,7 @@ import torch
 from torch import Tensor
 
 from hadeq.analog import AnalogMVM
+from hadeq.analog.config import WeightScale
 from hadeq.deq import jacobian_frobenius_sq
 from hadeq.models import AnalogCoreDEQ, ModelOutput
 from hadeq.validation import check_choice, check_int, check_range
@@ -62,9 +66,10 @@ class PhysicsConfig:
     contraction: float = 0.0
     """λ of the local-contraction penalty ``relu(‖J*‖₂ − target)²``."""
 
-    contraction_target: float = 0.5
-    """The local contraction ``‖J*‖₂`` the penalty allows at the equilibrium (in (0, 1):
-    near ``z*`` the loop's error decays like ``exp(−(1 − target)·t/τ)``)."""
+    contraction_target: float = 0.3
+    """The local contraction ``‖J*‖₂`` the penalty allows at the equilibrium, in (0, 1):
+    near ``z*`` the loop's error decays like ``exp(−(1 − target)·t/τ)`` (0.3: one e-fold
+    per 1.4τ)."""
 
     contraction_iterations: int = 8
     """Power-iteration steps per batch for ``‖J*‖₂`` (each: one Jacobian-vector and one
@@ -178,15 +183,22 @@ def contraction_term(local: Tensor, target: float) -> Tensor:
 
 def conductance_term(layers: Sequence[AnalogMVM]) -> Tensor:
     """Total conductance of the layers' differential pairs in µS (``g_min = 0``):
-    ``Σ_l g_max · Σ_ij |W_ij| / w_scale``, with each layer's own (detached) full scale —
-    per layer or per output row, as its hardware programs it."""
+    ``Σ_l g_max · Σ_ij |W_ij| / w_scale``, with each layer's full scale ``w_scale = max|W|``
+    (of the layer, or of every output row, as its hardware programs it).
+
+    The full scale stays in the gradient: the chip maps a layer's largest weight to
+    ``g_max`` whatever its size, so the programmed conductances depend on ``W`` only
+    relative to it. The term is scale-invariant: only making the other cells small
+    against the largest lowers it (shrinking all of ``W`` does not, and is what the
+    ``sparsity`` term does)."""
     total: Tensor | float = 0.0
     for layer in layers:
-        w = layer.weight_matrix()
-        with torch.no_grad():
-            scale = layer.effective_tiles()[1].to(w.dtype)
-        scale = scale if scale.dim() == 0 else scale[:, None]
-        total = total + (w.abs() / scale).sum() * layer.hardware.g_max_us
+        w = layer.weight_matrix().abs()
+        full = (w.amax() if layer.hardware.weight_scale == WeightScale.LAYER
+                else w.amax(dim=1, keepdim=True))
+        # A layer without feedback (all zero) draws nothing and has no full scale.
+        ratio = torch.where(full > 0, w / full.clamp_min(torch.finfo(w.dtype).tiny), 0.0)
+        total = total + ratio.sum() * layer.hardware.g_max_us
     assert isinstance(total, Tensor), "at least one layer is required"
     return total
 
