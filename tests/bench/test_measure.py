@@ -39,3 +39,26 @@ def test_feedback_share_includes_the_spectral_feedback():
         fb = F.conv2d(z, model.core.weight, padding=1) + model.spectral.ideal_forward(z)
         share = (fb.flatten(1).norm(dim=1) / out.u.flatten(1).norm(dim=1)).mean()
     assert got["feedback_share"] == pytest.approx(float(share), rel=1e-5)
+
+
+def test_jacobian_radius_and_slope_match_the_explicit_jacobian_of_a_dense_core():
+    """ρ(diag(1 − z*²)·W) from torch.linalg.eigvals at the float equilibrium, per sample,
+    and the mean tanh slope 1 − z*², against the bench's estimates."""
+    from hadeq.models import HybridDEQ, HybridDEQConfig
+
+    torch.manual_seed(0)
+    model = HybridDEQ(HybridDEQConfig(in_features=8, hidden=12, out_features=3,
+                                      stem_hidden=None)).eval()
+    with torch.no_grad():
+        model.core.weight.mul_(3.0)
+    model.project_contractive_()
+    x = torch.randn(16, 8)
+    out = core_snr(model, x, HardwareConfig.preset("hermes_pcm_8bit"), seed=0)
+    ideal = model.clone().eval()
+    ideal.set_hardware(HardwareConfig.preset("ideal"))
+    with torch.no_grad():
+        z = ideal.forward_with_info(x).z_star
+    w = model.core.weight.detach()
+    radii = [float(torch.linalg.eigvals((1 - zi * zi)[:, None] * w).abs().max()) for zi in z]
+    assert out["jacobian_radius"] == pytest.approx(sum(radii) / len(radii), rel=0.05)
+    assert out["mean_slope"] == pytest.approx(float((1 - z * z).mean()), rel=1e-4)

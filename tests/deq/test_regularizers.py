@@ -93,3 +93,15 @@ def test_contractive_layer_gives_a_deq_that_converges():
     assert stats.all_converged
     with pytest.raises(hadeq.ConfigError, match=r"margin=1\.5"):
         contractive(nn.Linear(4, 4), margin=1.5)
+
+
+def test_spectral_radius_of_a_non_normal_map_with_a_complex_dominant_pair():
+    """J = [[a, −b], [c, a]] has eigenvalues a ± i·√(bc): ρ = √(a² + bc), while a single
+    power step's growth oscillates (J is not normal when b ≠ c)."""
+    a, b, c = 0.3, 0.9, 0.1
+    jac = torch.tensor([[a, -b], [c, a]], dtype=torch.float64)
+    z = torch.zeros(4, 2, dtype=torch.float64)
+    estimate = spectral_radius(lambda v: v @ jac.T, z, iterations=400)
+    expected = float(torch.linalg.eigvals(jac).abs().max())
+    assert expected == pytest.approx((a * a + b * c) ** 0.5)
+    assert torch.allclose(estimate, torch.full((4,), expected, dtype=torch.float64), rtol=0.02)

@@ -237,6 +237,8 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
         snrs = [e["mvm_snr_db"] for e in ev if e.get("mvm_snr_db") is not None]
         z_snrs = [e["z_snr_db"] for e in ev if e.get("z_snr_db") is not None]
         shares = [e["feedback_share"] for e in ev if e.get("feedback_share") is not None]
+        radii = [e["jacobian_radius"] for e in ev if e.get("jacobian_radius") is not None]
+        slopes = [e["mean_slope"] for e in ev if e.get("mean_slope") is not None]
         out = {
             "description": description,
             "parameters": cells_[0]["parameters"],
@@ -247,6 +249,8 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
             "snr_db": statistics.fmean(snrs) if snrs else None,
             "z_snr_db": statistics.fmean(z_snrs) if z_snrs else None,
             "feedback_share": statistics.fmean(shares) if shares else None,
+            "jacobian_radius": statistics.fmean(radii) if radii else None,
+            "mean_slope": statistics.fmean(slopes) if slopes else None,
             "converged_fraction": statistics.fmean(
                 e["solver"].get("converged_fraction", math.nan) for e in ev)
             if ev[0]["solver"] else None,

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from hadeq.analog import HardwareConfig, LoopSampling, measure_snr_db, snr_db
 from hadeq.analog.loop import settle
+from hadeq.deq import spectral_radius
 from hadeq.models import DIGITAL_PRECISIONS, AnalogCoreDEQ, HadeqModel, at_precision
 
 
@@ -234,7 +235,13 @@ def core_snr(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig,
     * ``z_snr_db`` — SNR of the chip's equilibrium ``z*`` against the ideal weights' one;
     * ``feedback_share`` — mean ``‖W z*‖ / ‖u‖`` (``W``: all the loop's layers): how much
       the equilibrium depends on the feedback rather than on the digital injection (near
-      0, the core acts as a feed-forward layer and analog noise has little to act on).
+      0, the core acts as a feed-forward layer and analog noise has little to act on);
+    * ``jacobian_radius`` — mean over samples of the spectral radius ``ρ(J*)`` of the
+      float map's Jacobian at its ``z*`` (``J* = diag(σ′)·W``): the loop's local
+      contraction (near 0: the equilibrium is reached in a step or two; near 1: the
+      feedback carries the computation and the loop settles slowly);
+    * ``mean_slope`` — mean σ′ over units and samples at ``z*`` (1: units work in their
+      linear region; near 0: saturated, the feedback is switched off).
     """
     chips: list[AnalogCoreDEQ] = []
     for hw in (HardwareConfig.preset("ideal"), hardware):
@@ -250,10 +257,15 @@ def core_snr(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig,
         share = (feedback.flatten(1).norm(dim=1) / ideal.u.flatten(1).norm(dim=1)
                  .clamp_min(1e-12)).mean()
         mvm_snr = measure_snr_db(chips[1].core, real.z_star)
+        _, float_map = chips[0].maps(ideal.u)
+        radius = spectral_radius(float_map, ideal.z_star, iterations=40)
+        slope = chips[0].activation_slope(ideal.z_star)
     return {
         "mvm_snr_db": mvm_snr,
         "z_snr_db": snr_db(ideal.z_star, real.z_star),
         "feedback_share": float(share),
+        "jacobian_radius": float(radius.mean()),
+        "mean_slope": float(slope.mean()),
     }
 
 

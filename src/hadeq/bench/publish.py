@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from hadeq.bench.schema import DIGITAL, HYBRID
+from hadeq.bench.schema import DIGITAL, HYBRID, STANDARD
 from hadeq.bench.stats import Interval, format_interval
 from hadeq.errors import DataError
 from hadeq.io import write_text_atomic
@@ -125,9 +125,12 @@ def gain_rows(results: dict[str, Any]) -> list[list[str]]:
         gain = task["headline"].get("equilibrium_gain")
         if not gain:
             continue
+        deq = task["models"][STANDARD]  # the float-trained DEQ's headline evaluation
         rows.append([name, _g(gain["deq_quality"], 4), _g(gain["control_quality"], 4),
                      format_interval(_interval(gain["gain"]), "{:.4g}"),
-                     task["metric"] + (" ↑" if task["higher_is_better"] else " ↓")])
+                     task["metric"] + (" ↑" if task["higher_is_better"] else " ↓"),
+                     _g(deq.get("jacobian_radius")), _g(deq.get("mean_slope")),
+                     _g(deq.get("feedback_share"))])
     return rows
 
 
@@ -189,8 +192,12 @@ def readme_section(results: dict[str, Any], source: str) -> str:
         "What the equilibrium adds: the digital DEQ (float) against a feed-forward control, "
         "the same stem, injection and head with the loop's feedback held at zero, trained "
         "the same way with the same seeds (gain > 0: the DEQ is better; paired by seed):",
-        _table(["task", "digital DEQ", "feed-forward control", "gain", "metric"],
-               gain_rows(results)),
+        _table(["task", "digital DEQ", "feed-forward control", "gain", "metric", "ρ(J*)",
+                "mean σ′", "feedback share"], gain_rows(results)),
+        "ρ(J*): spectral radius of the float map's Jacobian at the equilibrium (the loop's "
+        "local contraction; near 0 the equilibrium is one step away); mean σ′: the "
+        "amplifiers' slope there (1: linear, 0: saturated); feedback share: ‖W z*‖ / ‖u‖. "
+        "Means over test inputs and seeds.",
     ]
     for name, task in results["tasks"].items():
         design = task.get("digital_design")

@@ -71,17 +71,22 @@ def jacobian_spectral_norm(f: Map, z: Tensor, iterations: int = 30) -> Tensor:
 def spectral_radius(f: Map, z: Tensor, iterations: int = 50) -> Tensor:
     """Power-iteration estimate of the spectral radius ``ρ(J_f(z))`` per sample.
 
-    Iterates ``v ← Jv/‖Jv‖`` and returns ``‖Jv‖``. Exact in the limit when the dominant
-    eigenvalue is real and simple; for a complex dominant pair the estimate oscillates
-    around ``ρ``. ``ρ < 1`` is necessary for local convergence of plain iteration.
+    Iterates ``v ← Jv/‖Jv‖`` and returns the geometric mean of the growth ``‖Jv‖`` over
+    the second half of the iterations (Gelfand's formula ``ρ = lim ‖Jᵏ‖^{1/k}``): exact in
+    the limit when the dominant eigenvalue is simple, and for a dominant complex pair,
+    whose one-step growth oscillates around ``ρ``, the mean still tends to ``ρ``.
+    ``ρ < 1`` is necessary for local convergence of plain iteration.
     """
     check_int("iterations", iterations, 1, 100_000)
     z = z.detach()
+    shape = (-1, *([1] * (z.dim() - 1)))
+    log_growth = []
     with torch.enable_grad():
         v = torch.randn_like(z)
-        jv = v
+        v = v / _per_sample_norm(v).clamp_min(1e-30).view(shape)
         for _ in range(iterations):
-            v = v / _per_sample_norm(v).clamp_min(1e-30).view(-1, *([1] * (z.dim() - 1)))
             _, jv = torch.func.jvp(f, (z,), (v,))
-            v = jv.detach()
-    return _per_sample_norm(jv).detach()
+            growth = _per_sample_norm(jv.detach()).clamp_min(1e-30)
+            log_growth.append(growth.log())
+            v = jv.detach() / growth.view(shape)
+    return torch.stack(log_growth[len(log_growth) // 2:]).mean(dim=0).exp()

@@ -63,6 +63,13 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh,
                                                      "hardtanh": F.hardtanh}
 """The amplifiers' saturating nonlinearities σ (both 1-Lipschitz, range [−1, 1])."""
 
+SLOPES: dict[str, Callable[[Tensor], Tensor]] = {
+    "tanh": lambda z: 1.0 - z * z,
+    "hardtanh": lambda z: (z.abs() < 1.0).to(z.dtype),
+}
+"""σ′ at the pre-activation, written in σ's output ``z``: how linear a unit works there
+(1: in the linear region; 0: saturated)."""
+
 def loop_solver(name: str | FixedPointSolver, options: Any, hardware: HardwareConfig, *,
                 read_noise: bool = True) -> tuple[str | FixedPointSolver, dict[str, Any]]:
     """``(solver, loop options)`` for a loop on ``hardware``: ``analog_relaxation`` is
@@ -460,6 +467,10 @@ class AnalogCoreDEQ(HadeqModel):
                            backward=adjoint)
 
     # --- measurements ---------------------------------------------------------------------
+    def activation_slope(self, z: Tensor) -> Tensor:
+        """σ′ of every unit whose output is ``z`` (:data:`SLOPES`)."""
+        return SLOPES[self.config.activation](z)
+
     @torch.no_grad()
     def feedback(self, z: Tensor) -> Tensor:
         """``W z`` of every loop layer with the float weights, without the bias."""
