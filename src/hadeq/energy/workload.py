@@ -93,8 +93,11 @@ class DEQWorkload:
     (``EnergyConfig.g_mean_fraction`` per device)."""
     core_activity: float | None = None
     """Measured mean ``(V_row/V_read)²`` of the core's rows, dimensionless in [0, 1]: the
-    mean ``z*²`` of the loop's outputs, which drive the rows at ``V_read·z``. ``None``: the
-    energy model's assumption (``EnergyConfig.input_activity``)."""
+    mean ``z*²`` of the loop's outputs, which drive the rows at ``V_read·z``. The rows sit
+    at ``z*`` once settled; the rise from 0 while the loop settles is not averaged in (an
+    upper bound for a monotone settle), and a spectral path's cells, driven by its
+    intermediate nodes, are priced at the same activity. ``None``: the energy model's
+    assumption (``EnergyConfig.input_activity``)."""
 
     def __post_init__(self) -> None:
         check_int("neurons", self.neurons, 1, 1 << 20)
