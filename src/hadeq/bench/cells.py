@@ -257,7 +257,7 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
                 solver: measure.iteration_curve(model, score, solver, "fp32")
                 for solver in ("picard", "anderson")}
     if cell.role.startswith("reg:") or cell.role == "physics_aware":
-        from hadeq.training import near_zero_fraction
+        from hadeq.training.physics import loop_weights, near_zero_fraction
 
-        result["near_zero_fraction"] = near_zero_fraction(model.core.weight, 0.01)
+        result["near_zero_fraction"] = near_zero_fraction(loop_weights(model), 0.01)
     return result

@@ -91,7 +91,7 @@ class TrainConfig:
     key plus overrides). Parsed once, into a typed :class:`~hadeq.models.ModelSpec`."""
 
     physics: PhysicsConfig = field(default_factory=PhysicsConfig)
-    """Physics-informed loss terms (``hybrid_deq`` only when any is active)."""
+    """Physics-informed loss terms (hybrid DEQs only when any is active)."""
 
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     """Optimizer settings."""
@@ -152,9 +152,10 @@ class TrainConfig:
         object.__setattr__(self, "optimizer",
                            _nested(OptimizerConfig, self.optimizer, "optimizer"))
         object.__setattr__(self, "model", parse_model_section(self.model, model_hints(task)))
-        if self.physics.active and self.model.kind != "hybrid_deq":
-            raise ConfigError("physics", to_dict(self.physics),
-                              "physics-informed terms need model.kind 'hybrid_deq'")
+        if self.physics.active and self.model.kind not in ("hybrid_deq", "conv_hybrid_deq"):
+            raise ConfigError("physics", to_dict(self.physics), "physics-informed terms "
+                              "need a hybrid DEQ (model.kind 'hybrid_deq' or "
+                              "'conv_hybrid_deq')")
         check_int("epochs", self.epochs, 1, 1_000_000)
         check_int("batch_size", self.batch_size, 1, 1 << 24)
         check_int("eval_batch_size", self.eval_batch_size, 1, 1 << 24)

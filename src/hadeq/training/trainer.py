@@ -339,7 +339,7 @@ class Trainer:
         record.update(fwd.summary("train/solver/"))
         if bwd.samples:
             record.update(bwd.summary("train/backward/"))
-        for k, v in physics_sums.items():  # rank 0's batches (the terms are weight-only)
+        for k, v in physics_sums.items():  # rank 0's batches
             record[f"train/{k}"] = v / steps
         if feedback_norm is not None:  # after the last step's projection
             record["core_spectral_norm"] = float(feedback_norm)
