@@ -552,3 +552,10 @@ def test_abbreviated_flags_are_refused(capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--dry" in err
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf"])
+def test_evaluate_refuses_a_sampling_instant_that_is_not_a_positive_time(
+        run_copy, capsys, value: str) -> None:
+    expect_cli_error(capsys, ["evaluate", str(run_copy), "--sample-time-ns", value],
+                     ("--sample-time-ns", "> 0"))
