@@ -179,3 +179,30 @@ def test_cli_dry_run_and_bad_input(capsys, tmp_path):
     assert "needs a GPU" in capsys.readouterr().out
     assert main(["bench", "--jobs", "0", "--dry-run"]) == 2
     assert "jobs=0" in capsys.readouterr().err
+
+
+def test_every_task_reports_what_the_equilibrium_adds_and_quality_against_time(micro_run):
+    """The feed-forward control is trained and scored per seed, every DEQ carries its
+    local contraction and amplifier slope, and both tasks (classification and control)
+    have the hybrid's quality against sampling time and the digital DEQ's against
+    iterations, the hybrid scored as the circuit at its calibrated t_s."""
+    _, results, _ = micro_run
+    for name in ("digits", "pendulum"):
+        task = results["tasks"][name]
+        control = task["models"]["feedforward_control"]
+        gain = task["headline"]["equilibrium_gain"]
+        assert gain["seeds"] == [0]
+        assert gain["control_quality"] == pytest.approx(control["quality_mean"])
+        sign = 1 if task["higher_is_better"] else -1
+        assert gain["gain"]["mean"] == pytest.approx(
+            sign * (gain["deq_quality"] - gain["control_quality"]))
+        deq = task["models"]["hybrid_standard"]
+        assert 0 <= deq["jacobian_radius"] < 1 and 0 < deq["mean_slope"] <= 1
+        hybrid = task["anytime"]["hybrid"]
+        assert len(hybrid["time_ns"]) == len(hybrid["quality"]) >= 2
+        t_s = task["models"]["hybrid_physics_aware"]["sample_time_ns"]
+        # the curve passes through t_s (seed 0's t_s, the only seed)
+        assert any(t == pytest.approx(t_s) for t in hybrid["time_ns"])
+        curve = task["anytime"]["digital_anderson"]
+        assert curve["iterations"][0] == 1 and len(curve["quality"]) == len(
+            curve["iterations"])

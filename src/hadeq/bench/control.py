@@ -19,6 +19,10 @@ from hadeq.training.config import model_hints
 from hadeq.training.evaluation import on_hardware
 from hadeq.training.seeding import derive_seed
 
+CURVE_EPISODES = 10
+"""Episodes per point of the quality-against-time curves (the same initial states at every
+point, so the curve's shape is paired; fewer than the headline's to keep them cheap)."""
+
 EVAL_SEED_OFFSET = 10_000
 """Evaluation episodes use seeds disjoint from the imitation roll-outs."""
 
@@ -95,6 +99,8 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
                 proxy = rollouts(on_hardware(model, ev.hardware, cell.seed),
                                  ev.episodes or headline_episodes)
                 entry["proxy_quality"] = proxy.mean_return
+                entry["sampling_curve"] = measure.sampling_curve_of_runs(
+                    chip, lambda run: rollouts(run, CURVE_EPISODES).mean_return)
         result["evaluations"][ev.label] = entry
     if not cell.measure_solvers and cell.role != FEEDFORWARD:
         result["energy"] = measure.baseline_energy(model, _probe_observations(256, cell.seed),
@@ -110,4 +116,9 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
             result["digital_grid"] = measure.digital_grid(
                 model, lambda run: rollouts(run.clone().eval(), headline_episodes).mean_return,
                 x, cell.settle.tol)
+            result["iteration_curves"] = {
+                solver: measure.iteration_curve(
+                    model, lambda run: rollouts(run.clone().eval(), CURVE_EPISODES)
+                    .mean_return, solver, "fp32", iterations=(1, 2, 3, 4, 6, 8, 12, 16))
+                for solver in ("picard", "anderson")}
     return result

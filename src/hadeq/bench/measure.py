@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,11 +199,35 @@ def sampling_curve(chip: AnalogCoreDEQ, x: Tensor, score: Callable[[Tensor], flo
         u = chip.injection(x)
         states = chip.physical_trajectory(u, times)
         quality = [score(chip.head(chip.adc_read(chip.sigma(a)))) for a in states]
-    final = quality[-1]
-    near = [t for t, q in zip(times, quality, strict=True)
-            if abs(q - final) <= 0.005 * abs(final)]
     return {"time_ns": list(times), "quality": quality,
-            "time_to_final_ns": near[0] if near else None}
+            "time_to_final_ns": first_near_final(times, quality)}
+
+
+def sampling_curve_of_runs(chip: AnalogCoreDEQ, score: Callable[[HadeqModel], float],
+                           fractions: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+                           ) -> dict[str, Any]:
+    """:func:`sampling_curve` for tasks scored by running the model (control episodes):
+    ``score`` of the calibrated ``chip`` read at each fraction of its ``t_s``."""
+    calib = chip.loop_calibration
+    assert calib is not None
+    times, quality = [], []
+    for f in fractions:
+        run = chip.clone().eval()
+        run.adopt_loop_calibration(dataclasses.replace(
+            calib, sample_time_ns=f * calib.sample_time_ns))
+        times.append(f * calib.sample_time_ns)
+        quality.append(score(run))
+    return {"time_ns": times, "quality": quality,
+            "time_to_final_ns": first_near_final(times, quality)}
+
+
+def first_near_final(xs: Sequence[float], quality: Sequence[float],
+                     relative: float = 0.005) -> float | None:
+    """The first ``x`` whose quality is within ``relative`` of the last one's."""
+    final = quality[-1]
+    near = [x for x, q in zip(xs, quality, strict=True)
+            if abs(q - final) <= relative * abs(final)]
+    return near[0] if near else None
 
 
 def iteration_curve(model: AnalogCoreDEQ, score: Callable[[HadeqModel], float],
@@ -218,11 +243,8 @@ def iteration_curve(model: AnalogCoreDEQ, score: Callable[[HadeqModel], float],
     for k in iterations:
         run.set_eval_solver(solver, {"tol": 1e-30, "max_iter": k, "stagnation_window": 0})
         quality.append(score(run.eval()))
-    final = quality[-1]
-    near = [k for k, q in zip(iterations, quality, strict=True)
-            if abs(q - final) <= 0.005 * abs(final)]
     return {"iterations": list(iterations), "quality": quality,
-            "iterations_to_final": near[0] if near else None}
+            "iterations_to_final": first_near_final(iterations, quality)}
 
 
 def core_snr(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig,
