@@ -206,3 +206,19 @@ def test_every_task_reports_what_the_equilibrium_adds_and_quality_against_time(m
         curve = task["anytime"]["digital_anderson"]
         assert curve["iterations"][0] == 1 and len(curve["quality"]) == len(
             curve["iterations"])
+
+
+def test_the_quality_energy_front_holds_every_undominated_design(micro_run):
+    from hadeq.bench.pareto import dominates
+
+    _, results, _ = micro_run
+    for task in results["tasks"].values():
+        fronts, hib = task["fronts"], task["higher_is_better"]
+        names = {p["design"] for p in fronts["points"]}
+        assert {"hybrid_physics_aware", "hybrid_standard"} <= names
+        assert len([n for n in names if n.startswith("digital DEQ")]) == 9  # 3 × 3 designs
+        for key, cost in (("energy", "energy_j"), ("latency", "latency_ns")):
+            front = fronts[key]
+            for p in fronts["points"]:
+                beaten = any(dominates(q, p, cost, "quality", hib) for q in fronts["points"])
+                assert (p in front) == (not beaten)

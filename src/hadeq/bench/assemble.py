@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hadeq.analog.config import HardwareConfig
+from hadeq.bench.pareto import pareto_front
 from hadeq.bench.schema import DIGITAL, FEEDFORWARD, HYBRID, STANDARD, headline, retention
 from hadeq.bench.stats import interval95
 from hadeq.bench.suites import SuiteConfig, TaskPlan
@@ -128,6 +129,7 @@ def best_digital(cells: list[dict[str, Any]], config: EnergyConfig, higher_is_be
             "iterations_mean": statistics.fmean(
                 _grid_point(c, design)["iterations_mean"] for c in cells),
             "energy_j": report.total_j, "core_time_ns": core_ns,
+            "latency_ns": report.latency_ns,
             "admissible": q >= ref - slack if higher_is_better else q <= ref + slack,
         })
     chosen = min((g for g in grid if g["admissible"]), key=lambda g: g["energy_j"])
@@ -167,6 +169,25 @@ def _timing(cells: list[dict[str, Any]]) -> dict[str, Any]:
         "covered_fraction": statistics.fmean(s["covered_fraction"] for s in settle),
         "proxy_quality_mean": statistics.fmean(proxies) if proxies else None,
     }
+
+
+def _fronts(models: Mapping[str, Any], grid: list[dict[str, Any]],
+            higher_is_better: bool) -> dict[str, Any]:
+    """Every priced design of the task as a point of (energy per inference, quality) and
+    of (latency, quality) — the digital DEQ at each solver × precision, the hybrids at the
+    headline hardware, the baselines — and the Pareto front of each plane
+    (:func:`hadeq.bench.pareto.pareto_front`)."""
+    points = [{"design": f"digital DEQ {g['solver']}/{g['precision']}",
+               "energy_j": g["energy_j"], "latency_ns": g["latency_ns"],
+               "quality": g["quality_mean"]} for g in grid]
+    for name, m in models.items():
+        if name == DIGITAL or m.get("energy_j") is None:
+            continue  # the digital DEQ is in the grid; unpriced models are not designs
+        points.append({"design": name, "energy_j": m["energy_j"],
+                       "latency_ns": m.get("latency_ns"), "quality": m["quality_mean"]})
+    return {"points": points,
+            "energy": pareto_front(points, "energy_j", "quality", higher_is_better),
+            "latency": pareto_front(points, "latency_ns", "quality", higher_is_better)}
 
 
 def _anytime(digital_cells: list[dict[str, Any]],
@@ -327,6 +348,7 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
     for stat in ("median", "p99"):
         result["curves"][f"analog_residual_{stat}"] = settling[f"residual_trace_{stat}"]
     result["anytime"] = _anytime(digital_cells, physics_cells)
+    result["fronts"] = _fronts(models, grid, task.higher_is_better)
     result["headline"] = headline(result)
     result["headline"].update(_fair_comparison(digital_cells, e_digital, e_hybrid, energy,
                                                design))

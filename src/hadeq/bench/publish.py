@@ -134,6 +134,23 @@ def gain_rows(results: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def front_rows(results: dict[str, Any]) -> list[list[str]]:
+    """Per task, the designs on the quality–energy Pareto front (cheapest first) and
+    whether each hybrid is on it."""
+    rows = []
+    for name, task in results["tasks"].items():
+        fronts = task.get("fronts")
+        if not fronts:
+            continue
+        front = fronts["energy"]
+        on = {p["design"] for p in front}
+        rows.append([name, "; ".join(f"{p['design']} ({_g(p['energy_j'])} J, "
+                                     f"{_g(p['quality'], 4)})" for p in front),
+                     "yes" if HYBRID in on else "no",
+                     "yes" if STANDARD in on else "no"])
+    return rows
+
+
 def calibration_line(results: dict[str, Any]) -> str:
     cal = results["calibration"]
     d, a = cal["digital"], cal["analog"]
@@ -198,6 +215,12 @@ def readme_section(results: dict[str, Any], source: str) -> str:
         "local contraction; near 0 the equilibrium is one step away); mean σ′: the "
         "amplifiers' slope there (1: linear, 0: saturated); feedback share: ‖W z*‖ / ‖u‖. "
         "Means over test inputs and seeds.",
+        "The quality–energy Pareto front of every priced design (the digital DEQ at each "
+        "solver × precision, both hybrids at the headline hardware, the baselines; energy "
+        "per inference end to end, quality as in the tables above): a design is on it "
+        "when no other is both cheaper and at least as good.",
+        _table(["task", "designs on the front (energy, quality)", "physics-aware hybrid "
+                "on it", "standard hybrid on it"], front_rows(results)),
     ]
     for name, task in results["tasks"].items():
         design = task.get("digital_design")

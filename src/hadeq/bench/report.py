@@ -660,6 +660,15 @@ def write_report(results: dict[str, Any], out_dir: str) -> str:
                       f"Charged: **{charged_label(task)}**, the cheapest design whose "
                       f"quality is within {d['tolerance_relative']:.1%} of "
                       f"{d['reference']}'s.", design]
+        fronts = task.get("fronts")
+        if fronts:
+            on = {p["design"] for p in fronts["energy"]}
+            rows = [[p["design"], p["energy_j"], p.get("latency_ns"), p["quality"],
+                     "yes" if p["design"] in on else "no"]
+                    for p in sorted(fronts["points"], key=lambda p: p["energy_j"])]
+            parts += ["### Quality against energy: the Pareto front",
+                      _table(["design", "energy J", "latency ns", task["metric"],
+                              "on the energy front"], rows)]
         amdahl = amdahl_table(task)
         if amdahl:
             parts += ["### Energy by part (Amdahl)", amdahl]
