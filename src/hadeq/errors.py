@@ -21,6 +21,11 @@ class ConfigError(HadeqError, ValueError):
         self.allowed = allowed
         super().__init__(f"{field}={value!r} is not allowed: {allowed}")
 
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[str, object, str]]:
+        # Rebuilt from its three fields: an error raised in a worker process (a bench
+        # cell) reaches the parent as itself, not as an unpicklable exception.
+        return type(self), (self.field, self.value, self.allowed)
+
     def prefixed(self, prefix: str) -> ConfigError:
         """This error with its field named ``prefix.field`` (a leading class name such as
         ``HardwareConfig.`` is dropped; a field already under ``prefix`` is kept)."""

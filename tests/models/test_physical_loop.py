@@ -250,3 +250,19 @@ def test_a_calibration_is_reused_across_read_noise_but_not_across_chips():
         elsewhere.set_hardware(hw, seed=seed)
         with pytest.raises(ConfigError, match="calibration"):
             elsewhere.adopt_loop_calibration(calib)
+
+
+def test_a_clone_is_the_same_chip_and_errors_cross_process_boundaries():
+    """A copy keeps the programming seed (the same chip), so it may take the original's
+    calibration; a ConfigError survives pickling (a bench cell's worker raises it)."""
+    import pickle
+
+    model = _model()
+    model.set_hardware(PCM, seed=5)
+    calib = model.calibrate_loop(torch.randn(16, 16))
+    copy = model.clone().eval()
+    assert [layer.seed for layer in copy.analog_layers()] == [5]
+    copy.adopt_loop_calibration(calib)
+    error = pickle.loads(pickle.dumps(ConfigError("calibration", 3, "one of this chip")))
+    assert isinstance(error, ConfigError) and str(error) == (
+        "calibration=3 is not allowed: one of this chip")

@@ -211,12 +211,14 @@ def sampling_curve_of_runs(chip: AnalogCoreDEQ, score: Callable[[HadeqModel], fl
     calib = chip.loop_calibration
     assert calib is not None
     times, quality = [], []
-    for f in fractions:
-        run = chip.clone().eval()
-        run.adopt_loop_calibration(dataclasses.replace(
-            calib, sample_time_ns=f * calib.sample_time_ns))
-        times.append(f * calib.sample_time_ns)
-        quality.append(score(run))
+    try:
+        for f in fractions:
+            chip.adopt_loop_calibration(dataclasses.replace(
+                calib, sample_time_ns=f * calib.sample_time_ns))
+            times.append(f * calib.sample_time_ns)
+            quality.append(score(chip))
+    finally:
+        chip.adopt_loop_calibration(calib)
     return {"time_ns": times, "quality": quality,
             "time_to_final_ns": first_near_final(times, quality)}
 

@@ -133,6 +133,9 @@ class HadeqModel(nn.Module):
         with torch.random.fork_rng(devices=[]):
             copied = type(self)(self.config).to(device=like.device, dtype=like.dtype)
         copied.load_state_dict(self.state_dict())
+        # The programming seed is not a buffer: keep it, so the copy is the same chip.
+        for mine, theirs in zip(self.analog_layers(), copied.analog_layers(), strict=True):
+            theirs.seed = mine.seed
         return copied.train(self.training)
 
     def analog_layers(self) -> tuple[AnalogMVM, ...]:
