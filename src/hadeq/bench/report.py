@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: files only
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 from scipy import stats as sps
 
 from hadeq import constants as C
@@ -396,6 +397,7 @@ def _plot_anytime(results: dict[str, Any], path: str) -> None:
                         label=f"digital DEQ, {key.split('_')[1]} fp32 stopped after k "
                               f"iterations ({t_it:.3g} ns each)")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # no crowded labels
         ax.set_xlabel("time after the input (ns, log scale)")
         ax.set_ylabel(f"{task['metric']} {direction(task['higher_is_better'])[0]}")
         ax.set_title(f"{name}: quality against time (mean over seeds)", fontsize=9)
