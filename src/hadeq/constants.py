@@ -98,6 +98,9 @@ magnitude for advanced nodes; configurable default only)."""
 
 # --- Analog feedback loop ----------------------------------------------------------------
 
+SECONDS_PER_YEAR: float = 365.25 * 24 * 3600
+"""One Julian year in s (the drift horizon of the harsh corners)."""
+
 LOOP_TAU_NS: float = 10.0
 """Default time constant τ = R·C of the analog feedback loop in ns: the example of
 FACTS.md (an amplifier of GBW = 1 GHz leaves margin for τ = 10 ns); a design choice,

@@ -4,6 +4,7 @@ the headline with the energy model, caching, the report, and the CLI's checks.""
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import math
 import os
@@ -38,6 +39,9 @@ MICRO = SuiteConfig(
     seeds=(0,),
     weight_bits=(4, 8),
     read_noise=(0.01, 0.1),
+    corners=Frozen({"noise=1.0": Frozen({"read_noise": 1.0}),
+                    "bits=4,io=4": Frozen({"weight_bits": 4, "input_bits": 4,
+                                           "output_bits": 4})}),
     regularizer_weights=Frozen({"sparsity": 1e-2}),
     sensitivity=Frozen({"tau_ns": (5.0, 10.0), "digital_macs_per_cycle": (256, 1024)}),
 )
@@ -222,3 +226,33 @@ def test_the_quality_energy_front_holds_every_undominated_design(micro_run):
             for p in fronts["points"]:
                 beaten = any(dominates(q, p, cost, "quality", hib) for q in fronts["points"])
                 assert (p in front) == (not beaten)
+
+
+def test_harsh_corners_report_the_standard_loss_and_what_physics_aware_recovers(micro_run):
+    """Each corner's loss is the digital DEQ's float quality minus the standard hybrid's
+    at the corner (signed so that > 0 is a loss), from the cells themselves."""
+    root, results, _ = micro_run
+    for name, task in results["tasks"].items():
+        corners = {c["corner"]: c for c in task["ablations"]["corners"]}
+        assert set(corners) == {"noise=1.0", "bits=4,io=4"}
+        sign = 1 if task["higher_is_better"] else -1
+        for label, c in corners.items():
+            digital = task["models"]["digital_deq"]
+            ideal = _cell(root, name, "digital")["evaluations"]
+            std = ideal[f"corner:{label}"]["quality"]
+            assert c["standard"]["mean"] == pytest.approx(std)
+            assert c["standard_loss"]["mean"] == pytest.approx(
+                sign * (ideal["ideal"]["quality"] - std))
+            assert digital["quality_mean"] is not None
+            if c["recovered"] is not None:
+                assert c["recovered"] == pytest.approx(
+                    c["physics_aware_gain"]["mean"] / c["standard_loss"]["mean"])
+
+
+def _cell(root, task, role):
+    for path in glob.glob(os.path.join(root, "micro", "cells", "*.json")):
+        with open(path, encoding="utf-8") as fh:
+            cell = json.load(fh)
+        if cell["cell"]["task"] == task and cell["cell"]["role"] == role:
+            return cell
+    raise KeyError((task, role))

@@ -18,7 +18,7 @@ TINY = SuiteConfig(
                     hybrid=Frozen({"kind": "hybrid_deq", "hidden": 8, "stem_hidden": 16}),
                     train=Frozen({"epochs": 1, "batch_size": 64, "max_train_samples": 128,
                                   "max_test_samples": 64})),),
-    seeds=(0,), weight_bits=(8,), read_noise=(0.05,),
+    seeds=(0,), weight_bits=(8,), read_noise=(0.05,), corners=Frozen({}),
 )
 
 

@@ -327,7 +327,7 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
                            "tolerance_relative": suite.digital_quality_tolerance,
                            "grid": grid},
         "ablations": _ablations(plan, suite, digital_cells, physics_cells, by_role, energy,
-                                hardware),
+                                hardware, task.higher_is_better),
         "sensitivity": _sensitivity(suite, digital_cells, physics_cells, energy, hardware,
                                     design),
         "curves": {
@@ -409,6 +409,37 @@ def _seed_intervals(digital_cells: list[dict[str, Any]], physics_cells: list[dic
             "retention": interval95(retained).to_dict()}
 
 
+def _corners(suite: SuiteConfig, digital_cells: list[dict[str, Any]],
+             physics_cells: list[dict[str, Any]], higher_is_better: bool
+             ) -> list[dict[str, Any]]:
+    """Per harsh corner: both hybrids' quality (mean ± 95 % interval over seeds), what
+    standard training loses against the digital DEQ (its float quality, paired by seed;
+    > 0: a loss) and the fraction of that loss physics-aware training recovers."""
+    sign = 1.0 if higher_is_better else -1.0
+    rows = []
+    for label in suite.corners:
+        key = f"corner:{label}"
+        if not all(key in c["evaluations"] for c in digital_cells + physics_cells):
+            continue
+        ideal = {c["cell"]["seed"]: c["evaluations"]["ideal"]["quality"] for c in digital_cells}
+        std = {c["cell"]["seed"]: c["evaluations"][key]["quality"] for c in digital_cells}
+        pa = {c["cell"]["seed"]: c["evaluations"][key]["quality"] for c in physics_cells}
+        seeds = sorted(set(ideal) & set(std) & set(pa))
+        loss = [sign * (ideal[s] - std[s]) for s in seeds]
+        gain = [sign * (pa[s] - std[s]) for s in seeds]
+        mean_loss = statistics.fmean(loss) if loss else math.nan
+        rows.append({
+            "corner": label, "seeds": seeds,
+            "physics_aware": interval95([pa[s] for s in seeds]).to_dict(),
+            "standard": interval95([std[s] for s in seeds]).to_dict(),
+            "standard_loss": interval95(loss).to_dict(),
+            "physics_aware_gain": interval95(gain).to_dict(),
+            "recovered": (statistics.fmean(gain) / mean_loss
+                          if loss and mean_loss > 0 else None),
+        })
+    return rows
+
+
 def _equilibrium_gain(digital_cells: list[dict[str, Any]], control: list[dict[str, Any]],
                       higher_is_better: bool) -> dict[str, Any]:
     """What the equilibrium adds: the digital DEQ's float quality minus the feed-forward
@@ -426,7 +457,8 @@ def _equilibrium_gain(digital_cells: list[dict[str, Any]], control: list[dict[st
 
 def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str, Any]],
                physics_cells: list[dict[str, Any]], by_role: dict[str, list[dict[str, Any]]],
-               energy: EnergyConfig, hardware: HardwareConfig) -> dict[str, Any]:
+               energy: EnergyConfig, hardware: HardwareConfig,
+               higher_is_better: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, values, fmt in (("weight_bits", suite.weight_bits, "bits={}"),
                              ("read_noise", suite.read_noise, "noise={}")):
@@ -436,6 +468,9 @@ def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str,
             sweep[mode] = [s[0] for s in stats]
             sweep[mode + "_std"] = [s[1] for s in stats]
         out[key] = sweep
+    corners = _corners(suite, digital_cells, physics_cells, higher_is_better)
+    if corners:
+        out["corners"] = corners
     regs = []
     for role, cells_ in sorted(by_role.items()):
         if not (role.startswith("reg:") or role == "physics_aware"):

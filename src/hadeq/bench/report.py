@@ -686,6 +686,14 @@ def write_report(results: dict[str, Any], out_dir: str) -> str:
                       _sweep_table(task, abl["read_noise"], "read noise", results)]
             if note:
                 parts.append(note)
+        if abl.get("corners"):
+            rows = [[c["corner"], interval_text(_interval(c["physics_aware"], None)),
+                     interval_text(_interval(c["standard"], None)),
+                     interval_text(_interval(c["standard_loss"], None)),
+                     c.get("recovered")] for c in abl["corners"]]
+            parts += ["### Harsh corners",
+                      _table(["corner", "physics-aware", "standard", "standard's loss",
+                              "recovered fraction"], rows)]
         if abl.get("regularizers"):
             rows = [[r["term"], r["quality"], r["near_zero_fraction"], r["iterations_mean"],
                      r["settling_time_ns"], r["energy_j"]] for r in abl["regularizers"]]

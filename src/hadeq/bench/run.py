@@ -54,6 +54,9 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
             + [Evaluation(f"noise={n}", chip.replace(read_noise=n), episodes=sweep_episodes)
                for n in suite.read_noise])
         head = Evaluation("headline", chip, reference=True)
+        corners = tuple(Evaluation(f"corner:{label}", chip.replace(**dict(fields)),
+                                   episodes=sweep_episodes)
+                        for label, fields in suite.corners.items())
 
         def cell(role: str, model: dict[str, Any], seed: int, evaluations: tuple[Evaluation, ...],
                  measure_solvers: bool, physics: dict[str, Any] | None = None,
@@ -68,10 +71,10 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
         for seed in seeds:
             cells.append(cell("digital", {**hybrid, "hardware": "ideal"}, seed,
                               (Evaluation("ideal", HardwareConfig.preset("ideal")), head,
-                               *sweeps), True))
+                               *sweeps, *corners), True))
             cells.append(cell("physics_aware",
                               {**hybrid, "hardware": headline, "mode": "physics_aware"}, seed,
-                              (head, *sweeps), True))
+                              (head, *sweeps, *corners), True))
             cells.append(cell(FEEDFORWARD, {**hybrid, "hardware": "ideal", "feedback": False},
                               seed, (Evaluation("ideal", HardwareConfig.preset("ideal")),),
                               False))

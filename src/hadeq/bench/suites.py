@@ -23,6 +23,20 @@ def _frozen(mapping: dict[str, Any]) -> MappingProxyType[str, Any]:
     return MappingProxyType(mapping)
 
 
+HARSH_CORNERS: dict[str, MappingProxyType[str, Any]] = {
+    "noise=0.2": MappingProxyType({"read_noise": 0.2}),
+    "noise=0.5": MappingProxyType({"read_noise": 0.5}),
+    "noise=1.0": MappingProxyType({"read_noise": 1.0}),
+    "bits=4,io=4": MappingProxyType({"weight_bits": 4, "input_bits": 4, "output_bits": 4}),
+    "bits=4,io=6": MappingProxyType({"weight_bits": 4, "input_bits": 6, "output_bits": 6}),
+    "drift=1y,uncompensated": MappingProxyType({"t_inference_s": C.SECONDS_PER_YEAR,
+                                                "drift_compensation": False}),
+}
+"""Corners beyond the sweeps, where standard training should fail: read noise up to the
+full scale of one device at the rail, 4-bit weights with 4–6-bit converters, PCM drift to
+one year without the global drift compensation."""
+
+
 @dataclass(frozen=True)
 class TaskPlan:
     """One task of a suite and the models trained on it."""
@@ -59,6 +73,10 @@ class SuiteConfig:
         default_factory=lambda: _frozen(dict(HEADLINE_HARDWARE)))
     weight_bits: tuple[int, ...] = (4, 5, 6, 7, 8)
     read_noise: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1)
+    corners: MappingProxyType[str, MappingProxyType[str, Any]] = field(
+        default_factory=lambda: _frozen(dict(HARSH_CORNERS)))
+    """Harsh hardware corners (label → headline-hardware fields changed) at which both
+    hybrids are scored, to find where standard training fails."""
     regularizer_weights: MappingProxyType[str, float] = field(default_factory=lambda: _frozen(
         {"sparsity": 1e-2, "contraction": 1.0, "conductance": 1e-5, "settling": 1e-2}))
     """λ of each physics-informed term in the regularizer ablation."""
