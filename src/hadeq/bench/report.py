@@ -369,6 +369,43 @@ def _plot_convergence(results: dict[str, Any], path: str) -> None:
     _save(fig, path)
 
 
+def _plot_fronts(results: dict[str, Any], path: str) -> None:
+    """Every priced design in the (energy per inference, quality) plane, the Pareto front
+    joined, per task."""
+    tasks = [(n, t) for n, t in results["tasks"].items() if t.get("fronts")]
+    if not tasks:
+        return
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 4.6), squeeze=False)
+    for ax, (name, task) in zip(axes[0], tasks, strict=True):
+        fronts = task["fronts"]
+        on = {p["design"] for p in fronts["energy"]}
+        for p in fronts["points"]:
+            digital = p["design"].startswith("digital DEQ")
+            hybrid = p["design"] in (HYBRID, STANDARD)
+            color = "C0" if digital else ("C1" if hybrid else "C2")
+            ax.plot(p["energy_j"], p["quality"], "o" if p["design"] in on else "x",
+                    color=color, ms=6)
+            if not digital or p["design"] in on:
+                ax.annotate(p["design"].replace("digital DEQ ", ""),
+                            (p["energy_j"], p["quality"]), fontsize=6,
+                            xytext=(3, 3), textcoords="offset points")
+        front = fronts["energy"]
+        ax.plot([p["energy_j"] for p in front], [p["quality"] for p in front], "k--", lw=0.8,
+                label="Pareto front (o: on it, x: dominated)")
+        ax.plot([], [], "o", color="C0", label="digital DEQ (solver/precision)")
+        ax.plot([], [], "o", color="C1", label="hybrid DEQs")
+        ax.plot([], [], "o", color="C2", label="baselines")
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # no crowded labels
+        ax.set_xlabel("energy per inference, end to end (J, log scale)")
+        ax.set_ylabel(f"{task['metric']} {direction(task['higher_is_better'])[0]}")
+        ax.set_title(f"{name}: quality against energy (mean over seeds)", fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def _plot_anytime(results: dict[str, Any], path: str) -> None:
     """Quality against time for every task with the curves: the hybrid sampled at
     fractions of its ``t_s`` and the digital DEQ stopped after k iterations of each
@@ -615,6 +652,7 @@ def write_report(results: dict[str, Any], out_dir: str) -> str:
     _plot_energy(results, os.path.join(out_dir, "energy_breakdown.png"))
     _plot_convergence(results, os.path.join(out_dir, "convergence.png"))
     _plot_anytime(results, os.path.join(out_dir, "anytime.png"))
+    _plot_fronts(results, os.path.join(out_dir, "fronts.png"))
 
     env = results["environment"]
     libs = env.get("libraries", {})
@@ -721,6 +759,8 @@ def write_report(results: dict[str, Any], out_dir: str) -> str:
         "Quality against time: the hybrid's circuit sampled at fractions of t_s, and the "
         "digital DEQ stopped after k iterations (an anytime view of both).",
         "![quality against time](anytime.png)",
+        "Quality against energy: every priced design, the Pareto front joined.",
+        "![quality against energy](fronts.png)",
     ]
     path = os.path.join(out_dir, "report.md")
     write_text_atomic(path, "\n\n".join(parts) + "\n")
