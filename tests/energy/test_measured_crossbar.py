@@ -186,7 +186,7 @@ def test_the_regularizer_ablation_prices_each_terms_crossbar() -> None:
     suite = SuiteConfig(name="t", tasks=(TaskPlan(task="digits"),), weight_bits=(),
                         read_noise=())
     regs = {r["term"]: r for r in _ablations(suite.tasks[0], suite, [], [], by_role, cfg,
-                                             hardware)["regularizers"]}
+                                             hardware, True)["regularizers"]}
     t_on_s = (T_S_NS + adc_read_time_ns(n, cfg)) * 1e-9
     g_max_s = hardware.g_max_us * 1e-6
     drop = cfg.v_read_v**2 * 0.4 * (0.5 - 0.2) * n * n * g_max_s * t_on_s

@@ -416,7 +416,9 @@ def _corners(suite: SuiteConfig, digital_cells: list[dict[str, Any]],
     standard training loses against the digital DEQ (its float quality, paired by seed;
     > 0: a loss) and the fraction of that loss physics-aware training recovers."""
     sign = 1.0 if higher_is_better else -1.0
-    rows = []
+    rows: list[dict[str, Any]] = []
+    if not (digital_cells and physics_cells):
+        return rows
     for label in suite.corners:
         key = f"corner:{label}"
         if not all(key in c["evaluations"] for c in digital_cells + physics_cells):
