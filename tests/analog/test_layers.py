@@ -198,3 +198,21 @@ def test_analogize_converts_in_place_or_on_a_copy():
     assert same is model and isinstance(model[0], AnalogConv2d)
     assert [m.seed for m in analog_layers(model)] == [0, 1]
     assert torch.equal(model(x), ref)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation",
+                         [(3, 1, 1, 1), (3, 2, 1, 1), ((3, 5), (1, 2), (1, 2), (2, 1)),
+                          (1, 1, 0, 1)])
+def test_conv_patches_match_unfold_with_first_and_second_derivatives(kernel, stride, padding,
+                                                                     dilation):
+    """The analog conv's im2col (strided copies per kernel offset, hand-written backward)
+    against torch's conv2d and its derivatives, on a hardware path without device errors."""
+    torch.manual_seed(0)
+    conv = nn.Conv2d(5, 7, kernel, stride=stride, padding=padding, dilation=dilation).double()
+    cfg = HardwareConfig(tile_rows=16, tile_cols=16, device_model="gaussian")
+    layer = AnalogConv2d.from_conv(conv, cfg).double()
+    assert not cfg.is_exact  # the crossbar path, not conv2d
+    x = torch.randn(3, 5, 11, 13, dtype=torch.float64, requires_grad=True)
+    torch.testing.assert_close(layer(x), conv(x), rtol=0, atol=1e-12)
+    assert torch.autograd.gradcheck(layer, (x,))
+    assert torch.autograd.gradgradcheck(lambda x: layer(x).square(), (x,))

@@ -13,7 +13,8 @@ from torch import nn
 
 import hadeq
 from hadeq.analog import AnalogLinear, HardwareConfig
-from hadeq.models import HybridDEQ, HybridDEQConfig
+from hadeq.analog.spectral import AnalogSpectralMix
+from hadeq.models import ConvHybridDEQ, ConvHybridDEQConfig, HybridDEQ, HybridDEQConfig
 from hadeq.solvers import IterateOptions
 from hadeq.solvers.loop import noise_floor, residual
 from tests.deq.maps import DenseMap
@@ -100,6 +101,49 @@ def test_read_noise_level_is_the_noise_std_per_max_abs_input(tiles):
     assert float(noise.std()) == pytest.approx(layer.read_noise_level(), rel=0.03)
     assert AnalogLinear(4, 4, hardware=HardwareConfig(input_range=1.0)).read_noise_level() is None
     assert AnalogLinear(4, 4, hardware=HardwareConfig(weight_bits=4)).read_noise_level() == 0.0
+
+
+@pytest.mark.parametrize("channels, modes", [(12, 8), (2, 6)])
+def test_spectral_read_noise_level_bounds_the_field_noise_and_smooth_fields_approach_it(
+        channels, modes):
+    """The spectral path's ρ against the measured noise of its output per ``max|z|``: a
+    bound for every field, approached (within a small factor) by a smooth one, far from
+    it for white noise (whose energy spreads over modes the path does not read)."""
+    torch.manual_seed(0)
+    hw = HardwareConfig(read_noise=0.05, input_bits=8, output_bits=8, output_range=10.0)
+    layer = AnalogSpectralMix(channels, channels, modes, hw)
+    rho = layer.read_noise_level()
+    n = 24
+    grid = torch.arange(1, n + 1, dtype=torch.float32) * math.pi / (n + 1)
+    bump = torch.sin(grid)[:, None] * torch.sin(grid)[None, :]
+    fields = {"constant": torch.ones(400, channels, n, n),
+              "bump": bump.expand(400, channels, n, n).clone(),
+              "white": torch.randn(400, channels, n, n)}
+    ratio = {}
+    for name, z in fields.items():
+        with torch.no_grad():
+            noise = layer(z) - layer.frozen_forward(z)
+        ratio[name] = float(noise.std(dim=0).amax() / z.abs().amax()) / rho
+    assert max(ratio.values()) <= 1.0
+    assert ratio["constant"] > 0.2 and ratio["white"] < 0.1
+    assert AnalogSpectralMix(2, 2, 2, HardwareConfig(input_range=1.0)).read_noise_level() is None
+    assert AnalogSpectralMix(2, 2, 2, HardwareConfig(weight_bits=4)).read_noise_level() == 0.0
+
+
+def test_physics_aware_conv_hybrid_with_a_spectral_path_stops_at_the_floor(monkeypatch):
+    """Without the spectral path's noise level these solves ran on until the stagnation
+    rule noticed, with about twice the iterations."""
+    torch.manual_seed(0)
+    cfg = ConvHybridDEQConfig(in_channels=1, out_features=1, channels=4, head="field",
+                              spectral_modes=4, hardware="hermes_pcm_8bit")
+    model = ConvHybridDEQ(cfg, seed=0).train()
+    x = torch.randn(16, 1, 12, 12)
+    stats = model.forward_with_info(x).solves[0]
+    assert "noise_floor" in stats.extras and bool(stats.stagnated.all())
+    monkeypatch.setattr(AnalogSpectralMix, "read_noise_level", lambda self: None)
+    before = model.forward_with_info(x).solves[0]
+    assert "noise_floor" not in before.extras
+    assert float(stats.iterations.float().mean()) < float(before.iterations.float().mean())
 
 
 def test_physics_aware_hybrid_deq_stops_at_the_floor_without_warnings():

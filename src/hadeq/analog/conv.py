@@ -1,6 +1,8 @@
-"""Analog 2-D convolution: im2col (``unfold``) onto crossbar tiles."""
+"""Analog 2-D convolution: im2col onto crossbar tiles."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -64,13 +66,12 @@ class AnalogConv2d(AnalogMVM):
             self._count(x.shape[0] * self._n_pixels(x))
             return self.ideal_forward(x)
         b, _, h, w = x.shape
-        cols = F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
-        n_pix = cols.shape[-1]
-        y = self.analog_matmul(cols.transpose(1, 2).reshape(b * n_pix, -1), generator,
-                               bias=self.bias)
         oh, ow = self._out_size(h, w)
-        y = y.reshape(b, n_pix, self.out_channels).transpose(1, 2)
-        return y.reshape(b, self.out_channels, oh, ow)
+        cols = _Patches.apply(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                              (oh, ow))
+        y = self.analog_matmul(cols, generator, bias=self.bias)
+        # A channels-last view: copying it to (B, C, H, W) would cost a strided pass.
+        return y.view(b, oh, ow, self.out_channels).permute(0, 3, 1, 2)
 
     def _out_size(self, h: int, w: int) -> tuple[int, int]:
         sizes = []
@@ -112,3 +113,48 @@ class AnalogConv2d(AnalogMVM):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
                 f"tiles={self.n_row_tiles}x{self.n_col_tiles}")
+
+
+class _Patches(torch.autograd.Function):
+    """im2col in pixel-major order: ``(B, C, H, W)`` → ``(B·oh·ow, C·kh·kw)``, the rows of
+    ``F.unfold(x).transpose(1, 2)`` (the same values and order), built by one strided
+    copy per kernel offset into a ``(B, oh, ow, C, kh, kw)`` buffer. Transposing
+    ``unfold``'s ``(B, C·kh·kw, L)`` output instead is a gather with a long inner stride,
+    several times slower on CPU. Backward: one strided add per kernel offset (what
+    ``F.fold`` computes), itself differentiable."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, kernel: tuple[int, int],  # type: ignore[override]
+                stride: tuple[int, int], padding: tuple[int, int],
+                dilation: tuple[int, int], out_size: tuple[int, int]) -> Tensor:
+        ctx.geometry = (x.shape, kernel, stride, padding, dilation, out_size)
+        xp = F.pad(x, (padding[1], padding[1], padding[0], padding[0]))
+        b, c = x.shape[:2]
+        out = x.new_empty(b, *out_size, c, *kernel)
+        slots = out.permute(0, 3, 4, 5, 1, 2)  # (B, C, kh, kw, oh, ow) view
+        for i, j, window in _windows(kernel, stride, dilation, out_size):
+            slots[:, :, i, j] = xp[window]
+        return out.view(b * out_size[0] * out_size[1], -1)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        shape, kernel, stride, padding, dilation, out_size = ctx.geometry
+        b, c, h, w = shape
+        g = grad.view(b, *out_size, c, *kernel).permute(0, 3, 4, 5, 1, 2)
+        grad_xp = grad.new_zeros(b, c, h + 2 * padding[0], w + 2 * padding[1])
+        for i, j, window in _windows(kernel, stride, dilation, out_size):
+            grad_xp[window] += g[:, :, i, j]
+        grad_x = grad_xp[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+        return grad_x, None, None, None, None, None
+
+
+def _windows(kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
+             out_size: tuple[int, int]) -> list[tuple[int, int, tuple[slice, ...]]]:
+    """``(i, j, index)`` per kernel offset: ``index`` selects, in the padded input, the
+    pixel that offset ``(i, j)`` reads for every output pixel."""
+    rows = [slice(i * dilation[0], i * dilation[0] + stride[0] * (out_size[0] - 1) + 1,
+                  stride[0]) for i in range(kernel[0])]
+    cols = [slice(j * dilation[1], j * dilation[1] + stride[1] * (out_size[1] - 1) + 1,
+                  stride[1]) for j in range(kernel[1])]
+    return [(i, j, (slice(None), slice(None), rows[i], cols[j]))
+            for i in range(kernel[0]) for j in range(kernel[1])]

@@ -282,6 +282,15 @@ class AnalogMVM(nn.Module):
         fixed input range (the noise is then not proportional to ``max|x|``); 0 without
         noise. The noise level :class:`hadeq.DEQ` takes to stop a noisy solve at its
         floor."""
+        var = self._read_variance_fs()
+        if var is None or var == 0.0:
+            return var
+        return self._max_weight_scale() * math.sqrt(self.n_row_tiles * var)
+
+    def _read_variance_fs(self) -> float | None:
+        """The variance of one tile output's read in FS units, ``read_noise² + lsb²/12``
+        (the ADC's rounding taken as uniform); None with a fixed input range, where FS is
+        not ``max|x|·w_scale``."""
         hw = self.hardware
         if hw.input_range is not None:
             return None
@@ -289,11 +298,11 @@ class AnalogMVM(nn.Module):
         if hw.output_bits is not None:
             lsb = adc_units(hw)[1]
             var += lsb * lsb / 12.0
-        if var == 0.0:
-            return 0.0
+        return var
+
+    def _max_weight_scale(self) -> float:
         with torch.no_grad():
-            scale = self._effective_operands()[1]
-        return float(scale.max()) * math.sqrt(self.n_row_tiles * var)
+            return float(self._effective_operands()[1].max())
 
     def reset_counters(self) -> None:
         """Set every operation counter to zero."""

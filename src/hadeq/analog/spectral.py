@@ -172,10 +172,27 @@ class AnalogSpectralMix(AnalogMVM):
         m = self.modes
         return (self.in_channels * m * (w + m) + self.out_channels * m * (m + h))
 
-    def read_noise_level(self) -> None:
-        """None: the read noise of a mode is relative to its coefficients' range, which
-        does not bound the field's noise by a multiple of ``max|z|``."""
-        return None
+    def read_noise_level(self) -> float | None:
+        """``ρ`` with which the read noise of ``S z`` is at most ``ρ·max|z|`` in every
+        element (see :meth:`AnalogMVM.read_noise_level`; None with a fixed input range, 0
+        without noise): ``ρ = 2·min(m, √C_in)·w_scale·σ_u``, ``σ_u² = read_noise² +
+        lsb²/12`` the variance of one read in FS units.
+
+        Why. Mode ``k = (p, q)`` of sample ``n`` is read with full scale
+        ``r_k·w_scale``, ``r_k = max_i |c_k,i|`` (the DAC's dynamic range over the
+        channels), so its output carries noise of std ``s_k ≤ r_k·w_scale·σ_u``, and the
+        synthesis spreads it over the field: ``Var ε(h, w) = Σ_k φ_p(h)²·φ_q(w)²·s_k²``.
+        With ``φ_p(h)² ≤ 2/(H+1)`` and ``Σ_p φ_p(h)² ≤ 2m/(H+1)`` this is at most
+        ``4/((H+1)(W+1))·min(m²·max_k s_k², Σ_k s_k²)``; Cauchy–Schwarz gives
+        ``|c_k,i| ≤ ‖z_i‖₂ ≤ √(HW)·max|z|`` for the first, Parseval
+        ``Σ_k max_i c_k,i² ≤ Σ_i ‖z_i‖₂² ≤ C_in·HW·max|z|²`` for the second, and
+        ``HW < (H+1)(W+1)``. The bound is reached by smooth fields, whose energy sits in a
+        few low modes; rough ones stay well below it."""
+        var = self._read_variance_fs()
+        if var is None or var == 0.0:
+            return var
+        width = min(float(self.modes), math.sqrt(self.in_channels))
+        return 2.0 * width * self._max_weight_scale() * math.sqrt(var)
 
     def _count_modes(self, batch: int, h: int, w: int) -> None:
         n, m = batch * self.modes**2, self.modes
