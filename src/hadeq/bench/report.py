@@ -449,7 +449,9 @@ def _plot_anytime(results: dict[str, Any], path: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
+def format_number(value: Any, digits: int = 3) -> str:
+    """A number for a report table: ``digits`` significant digits, scientific notation
+    outside [1e-3, 1e4), ``–`` for None, ``n/a`` for NaN, yes/no for booleans."""
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -467,12 +469,12 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(format_number(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
 def _ratio(value: float | None) -> str:
-    return "–" if value is None else f"{_fmt(value)}×"
+    return "–" if value is None else f"{format_number(value)}×"
 
 
 def _headline_interval(h: Mapping[str, Any], key: str, fmt: str = "{:.3g}",
@@ -494,8 +496,9 @@ def headline_table(results: dict[str, Any]) -> str:
         rows.append([name, charged_label(task), _headline_interval(h, "energy_ratio",
                                                                    suffix="×"),
                      _headline_interval(h, "time_ratio", suffix="×"),
-                     _headline_interval(h, "retention", "{:.1%}"), _fmt(h["snr_db"]),
-                     f"{_fmt(h['digital_quality'])} → {_fmt(h['hybrid_quality'])} "
+                     _headline_interval(h, "retention", "{:.1%}"), format_number(h["snr_db"]),
+                     f"{format_number(h['digital_quality'])} → "
+                     f"{format_number(h['hybrid_quality'])} "
                      f"({h['metric']}, {direction(task['higher_is_better'])[0]})"])
     rows.append(["*proposal expects*", "", EXPECTED["energy_ratio"], EXPECTED["time_ratio"],
                  EXPECTED["retention"], "≥ 20", ""])
@@ -728,10 +731,14 @@ def write_report(results: dict[str, Any], out_dir: str) -> str:
             rows = [[c["corner"], interval_text(_interval(c["physics_aware"], None)),
                      interval_text(_interval(c["standard"], None)),
                      interval_text(_interval(c["standard_loss"], None)),
-                     c.get("recovered")] for c in abl["corners"]]
+                     c.get("recovered"), "yes" if c.get("separated") else "no"]
+                    for c in abl["corners"]]
+            chips = abl["corners"][0].get("chips", 1)
             parts += ["### Harsh corners",
+                      f"Each seed's score is the mean over {chips} programmed chip(s); the "
+                      "intervals are over seeds.",
                       _table(["corner", "physics-aware", "standard", "standard's loss",
-                              "recovered fraction"], rows)]
+                              "recovered fraction", "intervals disjoint"], rows)]
         if abl.get("regularizers"):
             rows = [[r["term"], r["quality"], r["near_zero_fraction"], r["iterations_mean"],
                      r["settling_time_ns"], r["energy_j"]] for r in abl["regularizers"]]

@@ -27,6 +27,10 @@ suites:
   quick       digits, Darcy 32², pendulum; small models, 3 seeds (Darcy 1) (default)
   full        + Fashion-MNIST, Burgers, more data and epochs, 3 seeds
   imagenet32  ImageNet32 at scale: needs --data-path and a GPU (use --dry-run to check)
+  scaling     random feedback-dominated cores of n = 32 … 1024 neurons, 3 seeds: energy,
+              time and area ratios against n under each energy-model assumption, and the
+              crossover n (OUT/scaling/; --tasks, --jobs, --executor and --data-path do
+              not apply)
 """
 
 
@@ -34,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("bench", help="run a benchmark suite and write its report",
                               description=DESCRIPTION,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--suite", default="quick", help="quick (default), full or imagenet32")
+    p.add_argument("--suite", default="quick",
+                   help="quick (default), full, imagenet32 or scaling")
     p.add_argument("--out", default="results", help="output root (default: results)")
     p.add_argument("--jobs", type=int, default=1,
                    help="cells run in parallel worker processes (default 1)")
@@ -58,10 +63,14 @@ def run(args: argparse.Namespace) -> int:
     from hadeq.bench.cells import validate_cell
     from hadeq.bench.report import headline_table
     from hadeq.bench.run import EXECUTORS, plan_cells, run_suite
-    from hadeq.bench.suites import get_suite
+    from hadeq.bench.scaling import SUITE as SCALING
+    from hadeq.bench.suites import SUITES, get_suite
     from hadeq.errors import ConfigError
     from hadeq.validation import check_choice
 
+    check_choice("suite", args.suite, [*SUITES, SCALING])
+    if args.suite == SCALING:
+        return run_scaling_suite(args)
     suite = get_suite(args.suite)
     check_int("jobs", args.jobs, 1, 1024)
     check_choice("executor", args.executor, list(EXECUTORS))
@@ -107,5 +116,36 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({k: t["headline"] for k, t in results["tasks"].items()}, indent=2))
     else:
         print(headline_table(results))
+        print(f"\nwrote {out_dir}/results.json and {out_dir}/report.md")
+    return 0
+
+
+def run_scaling_suite(args: argparse.Namespace) -> int:
+    """``--suite scaling``: validate its configuration, list the plan (``--dry-run``) or
+    run it; options of the training suites are refused, one line naming each."""
+    from hadeq.bench.scaling import ScalingConfig, crossover_lines, plan_lines, run_scaling
+    from hadeq.errors import ConfigError
+
+    allowed = "not set: the scaling suite runs in one process on random cores"
+    if args.tasks:
+        raise ConfigError("tasks", args.tasks, allowed)
+    if args.data_path is not None:
+        raise ConfigError("data-path", args.data_path, allowed)
+    if args.jobs != 1:
+        raise ConfigError("jobs", args.jobs, "1 for the scaling suite (it runs in one process)")
+    if args.executor != "local":
+        raise ConfigError("executor", args.executor, "local for the scaling suite")
+    for seed in args.seeds or ():
+        check_int("seeds", seed, 0, 2**31 - 1)
+    config = ScalingConfig.parse({"seeds": args.seeds} if args.seeds else {})
+    if args.dry_run:
+        print("\n".join(plan_lines(config)))
+        return 0
+    results = run_scaling(config, args.out, progress=not args.no_progress)
+    if args.json:
+        print(json.dumps({p["label"]: p["crossover"] for p in results["points"]}, indent=2))
+    else:
+        print("\n".join(crossover_lines(results)))
+        out_dir = os.path.join(args.out, "scaling")
         print(f"\nwrote {out_dir}/results.json and {out_dir}/report.md")
     return 0
