@@ -9,6 +9,14 @@ Measures training-mode forward+backward time of AnalogLinear relative to torch.n
   and batch ``--preset-batch``; the device model runs in every training forward, since
   the gradient must reach the weights.
 
+* ``weight noise`` — with weight noise in training, against aihwkit-lightning's
+  ``AnalogLinear`` with additive Gaussian weight noise (``ADD_NORMAL``, std
+  ``WEIGHT_NOISE`` of ``max|W|``) and 8-bit weight quantization: hadeq's ``gaussian``
+  device model with the same std (programming noise ``WEIGHT_NOISE/√2`` per device of the
+  differential pair) and 8-bit weights, (a) a chip reprogrammed before every forward
+  (fresh weight noise each pass, as aihwkit-lightning draws it) and (b) one programmed
+  chip (how hadeq trains: the static draws are redrawn per batch, not per pass).
+
 It also checks that the output-noise statistics of both simulators agree under the same
 settings. Each timing is the median of ``--repeats`` runs of ``--iters`` passes, the
 layers timed in turn within every run; ratios are medians of the per-run ratios.
@@ -35,6 +43,7 @@ NOISE = 0.04  # output noise, fraction of full scale (the aihwkit HWA value)
 BITS = 8
 OUT_BOUND = 10.0
 TILE_ROWS = 256
+WEIGHT_NOISE = 0.02  # weight noise std, fraction of max|W| (a common HWA training value)
 
 
 def time_fwd_bwd(layers: dict[str, nn.Module], x: torch.Tensor, iters: int,
@@ -123,6 +132,60 @@ def theirs(api: Any, ref: nn.Linear, *, quantized: bool, tile_rows: int) -> nn.M
     return layer.train()
 
 
+class Reprogrammed(nn.Module):
+    """An AnalogLinear whose chip is programmed anew (fresh static draws) before every
+    forward."""
+
+    def __init__(self, layer: AnalogLinear) -> None:
+        super().__init__()
+        self.layer, self.step = layer, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.step += 1
+        self.layer.program(self.step)
+        return self.layer(x)
+
+
+def weight_noise_layers(api: Any, ref: nn.Linear) -> dict[str, nn.Module]:
+    """The weight-noise comparison's layers (see the module docstring)."""
+    cfg = HardwareConfig(weight_bits=BITS, device_model="gaussian",
+                         programming_noise=WEIGHT_NOISE / math.sqrt(2.0), input_bits=BITS,
+                         output_bits=BITS, output_range=OUT_BOUND, read_noise=NOISE,
+                         tile_rows=TILE_ROWS, tile_cols=max(ref.out_features, 1))
+    layers: dict[str, nn.Module] = {
+        "nn_linear": ref,
+        "hadeq_reprogrammed": Reprogrammed(AnalogLinear.from_linear(ref, cfg).train()),
+        "hadeq_one_chip": AnalogLinear.from_linear(ref, cfg).train()}
+    if api is not None:
+        from aihwkit_lightning.simulator.parameters.enums import (
+            WeightNoiseInjectionType,
+            WeightQuantizationType,
+        )
+        layer = theirs(api, ref, quantized=True, tile_rows=TILE_ROWS)
+        layer.rpu_config.modifier.noise_type = WeightNoiseInjectionType.ADD_NORMAL
+        layer.rpu_config.modifier.std_dev = WEIGHT_NOISE
+        layer.rpu_config.modifier.quantization_type = WeightQuantizationType.DISCRETIZE
+        layer.rpu_config.modifier.res = 2.0 / (2**BITS - 2)
+        layers["aihwkit_lightning"] = layer
+    return layers
+
+
+def time_weight_noise(api: Any, n: int, batch: int, iters: int, repeats: int
+                      ) -> dict[str, Any]:
+    ref = nn.Linear(n, n)
+    x = torch.rand(batch, n) * 2 - 1
+    runs = time_fwd_bwd(weight_noise_layers(api, ref), x, iters, repeats)
+    row: dict[str, Any] = {"in=out": n, "batch": batch}
+    for name, times in runs.items():
+        row[f"{name}_ms"] = statistics.median(times) * 1e3
+        if name != "nn_linear":
+            row[f"{name}_vs_nn_linear"] = median_ratio(times, runs["nn_linear"])
+            if "aihwkit_lightning" in runs and name.startswith("hadeq"):
+                row[f"{name}_vs_aihwkit_lightning"] = median_ratio(
+                    times, runs["aihwkit_lightning"])
+    return row
+
+
 def noise_std(layer: nn.Module, ideal: Callable[[torch.Tensor], torch.Tensor],
               x: torch.Tensor) -> float:
     with torch.no_grad():
@@ -167,6 +230,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     presets = [time_presets(n, args.preset_batch, args.iters, args.repeats)
                for n in args.preset_sizes]
+    weight_noise = [time_weight_noise(api, n, args.batch, args.iters, args.repeats)
+                    for n in args.sizes]
 
     # Output-noise statistics under identical settings: one tile, no quantization, static
     # input range 1, output noise NOISE · max|W| · input_range.
@@ -192,6 +257,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "aihwkit_lightning": "ok" if api is not None else reason,
         "timing": rows,
         "presets": presets,
+        "weight_noise": weight_noise,
         "noise": noise,
     }
     print_table(result)
@@ -221,6 +287,19 @@ def print_table(result: dict[str, Any]) -> None:
             cells = " | ".join(f"{r[name + '_ms']:.2f} (**{r[name + '_vs_nn_linear']:.2f}**)"
                                for name in names)
             print(f"| {r['in=out']} | {r['batch']} | {r['nn_linear_ms']:.2f} | {cells} |")
+    if result.get("weight_noise"):
+        print(f"\nweight noise {WEIGHT_NOISE} of max|W|, 8-bit weights:")
+        print("| in=out | batch | nn.Linear ms | hadeq reprogrammed ms (× nn, × aihwkit-l) "
+              "| hadeq one chip ms (× nn, × aihwkit-l) | aihwkit-l ms (× nn) |")
+        print("|---|---|---|---|---|---|")
+        for r in result["weight_noise"]:
+            def cell(name: str, r: dict[str, Any] = r) -> str:
+                return (f"{r[name + '_ms']:.2f} ({r[name + '_vs_nn_linear']:.2f}, "
+                        f"{r.get(name + '_vs_aihwkit_lightning', math.nan):.2f})")
+            a = r.get("aihwkit_lightning_ms", math.nan)
+            an = r.get("aihwkit_lightning_vs_nn_linear", math.nan)
+            print(f"| {r['in=out']} | {r['batch']} | {r['nn_linear_ms']:.2f} | "
+                  f"{cell('hadeq_reprogrammed')} | {cell('hadeq_one_chip')} | {a:.2f} ({an:.2f}) |")
     print("noise:", json.dumps(result["noise"]))
 
 

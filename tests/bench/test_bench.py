@@ -232,6 +232,7 @@ def test_harsh_corners_report_the_standard_loss_and_what_physics_aware_recovers(
     """Each corner's loss is the digital DEQ's float quality minus the standard hybrid's
     at the corner (signed so that > 0 is a loss), from the cells themselves."""
     root, results, _ = micro_run
+    chips_differ = []
     for name, task in results["tasks"].items():
         corners = {c["corner"]: c for c in task["ablations"]["corners"]}
         assert set(corners) == {"noise=1.0", "bits=4,io=4"}
@@ -241,12 +242,19 @@ def test_harsh_corners_report_the_standard_loss_and_what_physics_aware_recovers(
             ideal = _cell(root, name, "digital")["evaluations"]
             std = ideal[f"corner:{label}"]["quality"]
             assert c["standard"]["mean"] == pytest.approx(std)
+            # each seed's score is the mean over the suite's programmed chips
+            per_chip = ideal[f"corner:{label}"]["quality_per_chip"]
+            assert c["chips"] == len(per_chip) == MICRO.corner_chips == 3
+            assert std == pytest.approx(sum(per_chip) / len(per_chip))
+            assert c["separated"] is False  # one seed: no interval to compare
             assert c["standard_loss"]["mean"] == pytest.approx(
                 sign * (ideal["ideal"]["quality"] - std))
             assert digital["quality_mean"] is not None
+            chips_differ.append(len(set(per_chip)) > 1)
             if c["recovered"] is not None:
                 assert c["recovered"] == pytest.approx(
                     c["physics_aware_gain"]["mean"] / c["standard_loss"]["mean"])
+    assert any(chips_differ)  # the chips are programmed differently
 
 
 def _cell(root, task, role):

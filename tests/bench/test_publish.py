@@ -8,7 +8,7 @@ import os
 import pytest
 
 from hadeq.bench.publish import END, main, replace_section
-from hadeq.bench.stats import format_interval, interval95
+from hadeq.bench.stats import Interval, disjoint, format_interval, interval95
 from hadeq.errors import DataError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -22,6 +22,12 @@ def test_interval_is_the_student_t_interval():
     assert format_interval(iv) == "2.5 ± 2.05 (n=4)"
     one = interval95([0.97])
     assert math.isnan(one.half_width) and format_interval(one) == "0.97 (n=1, no interval)"
+
+
+def test_intervals_are_disjoint_only_when_they_do_not_touch():
+    assert disjoint(Interval(1.0, 0.2, 3), Interval(1.5, 0.2, 3))
+    assert not disjoint(Interval(1.0, 0.3, 3), Interval(1.5, 0.3, 3))
+    assert not disjoint(Interval(1.0, math.nan, 1), Interval(9.0, 0.1, 3))
 
 
 def test_the_generated_section_is_replaced_between_its_markers():

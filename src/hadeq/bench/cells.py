@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import statistics
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -46,6 +47,10 @@ class Evaluation:
     """Also run the ideal weights: SNR of the core equilibrium."""
     episodes: int | None = None
     """Control tasks: episodes to run (None: the task's ``n_episodes``)."""
+    chips: int = 1
+    """Programmed chips the cell is scored on (:func:`hadeq.bench.measure.chip_seeds`;
+    chip 0 is the cell's own); ``quality`` is their mean, ``quality_per_chip`` each
+    one's."""
 
 
 @dataclass(frozen=True)
@@ -204,28 +209,35 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
     def quality_of(outputs: torch.Tensor) -> float:
         return float(task.metrics(outputs, data.y_test)[task.primary_metric])
 
-    calibrations: dict[HardwareConfig, Any] = {}
+    calibrations: dict[tuple[HardwareConfig, int], Any] = {}
 
-    def calibrated(hardware: HardwareConfig) -> Any:
+    def calibrated(hardware: HardwareConfig, seed: int = cell.seed) -> Any:
         """One calibration per programmed chip: the read-noise points share theirs."""
-        key = hardware.replace(read_noise=0.0)
+        key = (hardware.replace(read_noise=0.0), seed)
         if key not in calibrations:
-            chip = measure.calibrated_chip(model, hardware, cell.seed, calibration_x, loop)
+            chip = measure.calibrated_chip(model, hardware, seed, calibration_x, loop)
             calibrations[key] = chip.loop_calibration
         return calibrations[key]
 
     for ev in cell.evaluations:
         physical = cell.measure_solvers and not ev.hardware.is_exact
-        scored = evaluate_model(model, task, data.x_test, data.y_test, hardware=ev.hardware,
-                                seed=cell.seed, loop=loop if physical else None,
-                                calibration=calibrated(ev.hardware) if physical else None)
+        per_chip = []
+        for chip_seed in measure.chip_seeds(cell.seed, ev.chips):
+            per_chip.append(evaluate_model(
+                model, task, data.x_test, data.y_test, hardware=ev.hardware, seed=chip_seed,
+                loop=loop if physical else None,
+                calibration=calibrated(ev.hardware, chip_seed) if physical else None))
+        scored = per_chip[0]
+        qualities = [float(s["metrics"][task.primary_metric]) for s in per_chip]
         entry = result["evaluations"][ev.label] = {
-            "quality": scored["metrics"][task.primary_metric],
+            "quality": statistics.fmean(qualities),
             "metrics": scored["metrics"],
             "solver": scored["solver"],
             "snr_db": None,
             "loop": scored.get("loop"),
         }
+        if ev.chips > 1:
+            entry["quality_per_chip"] = qualities
         if ev.reference and cell.measure_solvers:
             entry.update(measure.core_snr(model, data.x_test[:256], ev.hardware, cell.seed))
         if physical and ev.reference:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from dataclasses import asdict
 from typing import Any
@@ -68,26 +69,31 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
     calibration_x = _probe_observations(256, derive_seed(cell.seed, "calibration"))
     calibrations: dict[Any, Any] = {}
 
-    def calibrated(hardware: Any) -> Any:
+    def calibrated(hardware: Any, seed: int = cell.seed) -> Any:
         """One calibration per programmed chip: the read-noise points share theirs."""
-        key = hardware.replace(read_noise=0.0)
+        key = (hardware.replace(read_noise=0.0), seed)
         if key not in calibrations:
-            chip = measure.calibrated_chip(model, hardware, cell.seed, calibration_x,
+            chip = measure.calibrated_chip(model, hardware, seed, calibration_x,
                                            cell.settle.loop)
             calibrations[key] = chip.loop_calibration
         return calibrations[key]
 
     for ev in cell.evaluations:
         physical = cell.measure_solvers and not ev.hardware.is_exact
-        chip = on_hardware(model, ev.hardware, cell.seed)
-        if physical:
-            chip.adopt_loop_calibration(calibrated(ev.hardware))
-        outcome = rollouts(chip, ev.episodes or headline_episodes)
-        entry = {"quality": outcome.mean_return,
+        chips, returns = [], []
+        for chip_seed in measure.chip_seeds(cell.seed, ev.chips):
+            chips.append(on_hardware(model, ev.hardware, chip_seed))
+            if physical:
+                chips[-1].adopt_loop_calibration(calibrated(ev.hardware, chip_seed))
+            returns.append(rollouts(chips[-1], ev.episodes or headline_episodes))
+        chip, outcome = chips[0], returns[0]
+        entry = {"quality": statistics.fmean(r.mean_return for r in returns),
                  "metrics": {"mean_return": outcome.mean_return,
                              "std_return": outcome.std_return,
                              "success_rate": outcome.success_rate},
                  "solver": {}, "snr_db": None}
+        if ev.chips > 1:
+            entry["quality_per_chip"] = [r.mean_return for r in returns]
         if physical:
             calib = chip.loop_calibration
             entry["loop"] = {"sample_time_ns": calib.sample_time_ns, "dt_ns": calib.dt_ns,

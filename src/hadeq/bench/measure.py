@@ -43,6 +43,16 @@ class Settling:
                 "stagnation_window": 0}
 
 
+CHIP_SEED_STRIDE = 1000
+"""Programming seeds of a cell's extra chips are this far apart (training seeds are
+small integers, so no two cells share a chip)."""
+
+
+def chip_seeds(seed: int, chips: int) -> list[int]:
+    """The programming seeds of a cell's ``chips`` chips (the first is ``seed`` itself)."""
+    return [seed + c * CHIP_SEED_STRIDE for c in range(chips)]
+
+
 def digital_solver_options(tol: float) -> dict[str, Any]:
     """Options of a digital solve stopped at the analog loop's output precision: every
     component's residual ``|f(z) − z|_i ≤ tol`` (``mixed`` mode with no relative part; its

@@ -55,7 +55,7 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
                for n in suite.read_noise])
         head = Evaluation("headline", chip, reference=True)
         corners = tuple(Evaluation(f"corner:{label}", chip.replace(**dict(fields)),
-                                   episodes=sweep_episodes)
+                                   episodes=sweep_episodes, chips=suite.corner_chips)
                         for label, fields in suite.corners.items())
 
         def cell(role: str, model: dict[str, Any], seed: int, evaluations: tuple[Evaluation, ...],

@@ -35,6 +35,14 @@ def interval95(values: Iterable[float | None]) -> Interval:
     return Interval(mean, float(stats.t.ppf(0.975, len(vals) - 1)) * sem, len(vals))
 
 
+def disjoint(a: Interval, b: Interval) -> bool:
+    """Whether the 95 % intervals of ``a`` and ``b`` do not overlap (False when either
+    has no interval, n < 2)."""
+    if not (math.isfinite(a.half_width) and math.isfinite(b.half_width)):
+        return False
+    return abs(a.mean - b.mean) > a.half_width + b.half_width
+
+
 def format_interval(interval: Interval, fmt: str = "{:.3g}", unit: str = "") -> str:
     """``mean ± half-width (n=…)`` with ``unit`` after both numbers; a single value says
     ``n=1, no interval``."""

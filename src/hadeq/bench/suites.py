@@ -77,6 +77,9 @@ class SuiteConfig:
         default_factory=lambda: _frozen(dict(HARSH_CORNERS)))
     """Harsh hardware corners (label → headline-hardware fields changed) at which both
     hybrids are scored, to find where standard training fails."""
+    corner_chips: int = 3
+    """Programmed chips each trained model is scored on at every corner (their mean is
+    the seed's score), so that a comparison covers seeds × chips."""
     regularizer_weights: MappingProxyType[str, float] = field(default_factory=lambda: _frozen(
         {"sparsity": 1e-2, "contraction": 1.0, "conductance": 1e-5, "settling": 1e-2}))
     """λ of each physics-informed term in the regularizer ablation."""
