@@ -18,6 +18,11 @@ from hadeq.errors import ConfigError
 from hadeq.models import ConvHybridDEQ, ConvHybridDEQConfig
 
 
+def with_rms(u, rms):
+    """The injection after the model's digital gain: every sample scaled to RMS ``rms``."""
+    return u * rms / u.square().mean(dim=(1, 2, 3), keepdim=True).sqrt()
+
+
 def operator_matrix(layer: AnalogSpectralMix, c: int, h: int, w: int) -> torch.Tensor:
     n = c * h * w
     basis = torch.eye(n, dtype=torch.float64).reshape(n, c, h, w)
@@ -128,7 +133,7 @@ def test_spectral_core_is_the_unrolled_fixed_point_and_its_implicit_gradient():
     params = [m.core.weight, m.spectral.weight, m.stem.weight]
     out = m.forward_with_info(x)
     grads = torch.autograd.grad(out.output.square().sum(), params)
-    u = m.stem(x)
+    u = with_rms(m.stem(x), m.config.injection_rms)
     z = torch.zeros(2, 3, 6, 7, dtype=torch.float64)
     for _ in range(400):
         z = torch.tanh(F.conv2d(z, m.core.weight, m.core.bias, padding=1)

@@ -170,9 +170,9 @@ def test_retention_is_higher_is_better_for_every_metric_kind():
 
 
 def test_cli_dry_run_and_bad_input(capsys, tmp_path):
-    assert main(["bench", "--dry-run", "--tasks", "digits", "--seeds", "3"]) == 0
+    assert main(["bench", "--dry-run", "--tasks", "fashion_mnist", "--seeds", "3"]) == 0
     out = capsys.readouterr().out
-    assert "digits/digital/seed3" in out and "pendulum" not in out
+    assert "fashion_mnist/digital/seed3" in out and "pendulum" not in out
     assert main(["bench", "--suite", "huge"]) == 2
     assert "suite='huge'" in capsys.readouterr().err
     assert main(["bench", "--suite", "imagenet32", "--dry-run"]) == 2

@@ -18,6 +18,11 @@ TIGHT = DEQConfig(solver_options={"tol": 1e-12, "stop_mode": "abs", "max_iter": 
                   backward_options={"tol": 1e-12, "stop_mode": "abs", "max_iter": 300})
 
 
+def with_rms(u, rms):
+    """The injection after the model's digital gain: every sample scaled to RMS ``rms``."""
+    return u * rms / u.square().mean(dim=(1, 2, 3), keepdim=True).sqrt()
+
+
 def model(hardware="ideal", **changes) -> ConvHybridDEQ:
     torch.manual_seed(0)
     options = {"in_channels": 2, "out_features": 1, "channels": 3, "stem_hidden": None,
@@ -41,7 +46,7 @@ def test_ideal_hardware_is_exactly_the_digital_conv_deq():
     x = torch.randn(3, 2, 6, 5, dtype=torch.float64)
     out = m.forward_with_info(x)
     assert isinstance(out, ModelOutput)
-    u = m.stem(x).detach()
+    u = with_rms(m.stem(x), m.config.injection_rms).detach()
     w, b = m.core.weight.detach(), m.core.bias.detach()
     z = torch.zeros_like(u)
     for _ in range(2000):
@@ -58,7 +63,7 @@ def test_gradients_are_the_implicit_gradients_of_the_deq():
     params = [m.core.weight, m.core.bias, m.stem.weight]
     grads = torch.autograd.grad(m(x).square().sum(), params)
     z = torch.zeros(2, 3, 5, 5, dtype=torch.float64)
-    u = m.stem(x)
+    u = with_rms(m.stem(x), m.config.injection_rms)
     for _ in range(400):
         z = torch.tanh(F.conv2d(z, m.core.weight, m.core.bias, padding=1) + u)
     ref = torch.autograd.grad(m.head(z).square().sum(), params)

@@ -15,6 +15,11 @@ TIGHT = DEQConfig(solver_options={"tol": 1e-12, "stop_mode": "abs", "max_iter": 
                   backward_options={"tol": 1e-12, "stop_mode": "abs", "max_iter": 300})
 
 
+def with_rms(u, rms):
+    """The injection after the model's digital gain: every sample scaled to RMS ``rms``."""
+    return u * rms / u.square().mean(dim=1, keepdim=True).sqrt()
+
+
 def model(hardware="ideal", **changes):
     torch.manual_seed(0)
     config = HybridDEQConfig(in_features=6, out_features=3, hidden=10, stem_hidden=None,
@@ -33,7 +38,7 @@ def test_ideal_hardware_is_exactly_the_digital_deq():
     m = model()
     x = torch.randn(5, 6, dtype=torch.float64)
     out = m.forward_with_info(x)
-    u = m.stem(x)
+    u = with_rms(m.stem(x), m.config.injection_rms)
     z = reference_fixed_point(m.core.weight.detach(), m.core.bias.detach(), u.detach())
     torch.testing.assert_close(out.z, z, rtol=0, atol=1e-10)
     torch.testing.assert_close(out.output, m.head(z), rtol=0, atol=1e-10)
@@ -47,7 +52,7 @@ def test_gradients_are_the_implicit_gradients_of_the_deq():
     grads = torch.autograd.grad(loss, [m.core.weight, m.stem.weight])
     # Reference: unroll the same map for long enough and differentiate the unrolled graph.
     z = torch.zeros(4, 10, dtype=torch.float64)
-    u = m.stem(x)
+    u = with_rms(m.stem(x), m.config.injection_rms)
     for _ in range(400):
         z = torch.tanh(m.core(z) + u)
     ref = torch.autograd.grad(m.head(z).square().sum(), [m.core.weight, m.stem.weight])

@@ -32,9 +32,11 @@ def int8_weight(w: np.ndarray) -> np.ndarray:
 
 
 def int8_dynamic(x: np.ndarray) -> np.ndarray:
-    """Per-sample symmetric int8 of an activation (round half to even, as torch)."""
-    s = np.abs(x).max(axis=1, keepdims=True) / 127
-    return np.clip(np.round(x / s), -127, 127) * s
+    """Per-sample symmetric int8 of an activation: ``v = x/max|x|`` to the nearest of the
+    255 levels ``−1 + k/127``, counted from −1 (``k = round((v + 1)·127)``, half to even,
+    as torch rounds), times ``max|x|``."""
+    m = np.abs(x).max(axis=1, keepdims=True)
+    return (np.round((x / m + 1.0) * 127) / 127 - 1.0) * m
 
 
 def reference_int8_picard(model: HybridDEQ, x: np.ndarray, max_iter: int,
@@ -48,6 +50,8 @@ def reference_int8_picard(model: HybridDEQ, x: np.ndarray, max_iter: int,
     core_w = int8_weight(p["core.parametrizations.weight.original"])
     head_w = int8_weight(p["head.parametrizations.weight.original"])
     u = int8_dynamic(x) @ stem_w.T + p["stem.bias"]
+    # the digital gain to the configured RMS per sample (computed at full precision)
+    u = u * (model.config.injection_rms / np.sqrt((u * u).mean(axis=1, keepdims=True)))
     out = np.zeros_like(u)
     for i in range(u.shape[0]):
         z, best, best_res = np.zeros(u.shape[1]), np.zeros(u.shape[1]), np.inf

@@ -293,7 +293,7 @@ def test_spice_output_under_a_file(tmp_path, capsys) -> None:
 def test_bench_output_under_a_file(tmp_path, capsys) -> None:
     blocker = tmp_path / "afile"
     blocker.write_text("keep me\n")
-    expect_cli_error(capsys, ["bench", "--tasks", "digits", "--seeds", "0", "--no-progress",
+    expect_cli_error(capsys, ["bench", "--tasks", "pendulum", "--seeds", "0", "--no-progress",
                               "--out", str(blocker / "sub")], ("out", "not a directory"),
                      watch=blocker)
 
@@ -308,7 +308,7 @@ UNCREATABLE = pathlib.Path("/proc/hadeq-nope")
     (["energy", "--iterations", "3", "--settling-time-ns", "5", "--out",
       str(UNCREATABLE / "e.json")], "--out"),
     (["spice", "--neurons", "2", "--out", str(UNCREATABLE)], "--out"),
-    (["bench", "--tasks", "digits", "--seeds", "0", "--no-progress", "--out",
+    (["bench", "--tasks", "pendulum", "--seeds", "0", "--no-progress", "--out",
       str(UNCREATABLE)], "out"),
 ])
 def test_outputs_on_a_pseudo_file_system(capsys, argv: list[str], field: str) -> None:

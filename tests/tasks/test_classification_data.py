@@ -96,6 +96,11 @@ def test_fashion_mnist_debian_files():
     assert d.x_train.shape == (2000, 1, 28, 28) and d.x_test.shape == (10000, 1, 28, 28)
     # The published test set is balanced: 1000 images per class.
     assert torch.bincount(d.y_test, minlength=10).tolist() == [1000] * 10
+    head = load_fashion_mnist(limit_train=10, limit_test=2000)
+    assert head.x_test.shape == (2000, 1, 28, 28)
+    assert torch.equal(head.y_test, d.y_test[:2000])
+    counts = torch.bincount(head.y_test, minlength=10)
+    assert int(counts.min()) >= 188 and int(counts.max()) <= 219  # as the docstring says
 
 
 def _cifar_dir(tmp_path: Path, n: int = 4) -> tuple[Path, list]:

@@ -16,8 +16,10 @@ DEQ_OPTIONS = DEQConfig(solver_options={"tol": 1e-8, "max_iter": 200})
 
 def make_model(margin: float = 0.0) -> HybridDEQ:
     torch.manual_seed(0)
+    # No injection gain: these tests set the injections' scale (and so σ′) through x.
     config = HybridDEQConfig(in_features=8, out_features=3, hidden=24, stem_hidden=None,
-                             injection_bits=None, contraction_margin=margin, deq=DEQ_OPTIONS)
+                             injection_bits=None, injection_rms=None,
+                             contraction_margin=margin, deq=DEQ_OPTIONS)
     return HybridDEQ(config).double()
 
 

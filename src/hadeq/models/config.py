@@ -39,6 +39,8 @@ def check_loop_fields(config: HybridDEQConfig | ConvHybridDEQConfig) -> None:
     hardware and solvers, the training mode) and parse its ``hardware``."""
     if config.injection_bits is not None:
         check_int("injection_bits", config.injection_bits, 2, 16)
+    if config.injection_rms is not None:
+        check_range("injection_rms", config.injection_rms, 0.0, 100.0, low_open=True)
     check_choice("activation", config.activation, ("tanh", "hardtanh"))
     check_range("contraction_margin", config.contraction_margin, 0.0, 1.0, high_open=True)
     object.__setattr__(config, "hardware", HardwareConfig.parse(config.hardware))
@@ -78,6 +80,13 @@ class HybridDEQConfig:
     injection_bits: int | None = 8
     """Fake quantization of the digital injection ``u`` (int8-style, dynamic per-sample
     range) before the DACs; None keeps it in float."""
+
+    injection_rms: float | None = 0.5
+    """A digital gain that scales every sample's injection ``u`` to this root mean square
+    over its values before the quantization and the DACs, so that the amplifiers work in
+    their linear region (σ′ near 1, where the loop's feedback and noise carry through)
+    whatever scale the stem learns; None leaves ``u`` as the stem outputs it (units then
+    tend to saturate and the core to act feed-forward)."""
 
     activation: Literal["tanh", "hardtanh"] = "tanh"
     """The amplifier's saturating nonlinearity σ (both are 1-Lipschitz, range [−1, 1])."""
@@ -185,6 +194,13 @@ class ConvHybridDEQConfig:
     injection_bits: int | None = 8
     """Fake quantization of the injection ``u`` (int8-style, one dynamic range per
     sample over all its channels and pixels) before the DACs; None keeps it in float."""
+
+    injection_rms: float | None = 0.5
+    """A digital gain that scales every sample's injection ``u`` to this root mean square
+    over its channels and pixels before the quantization and the DACs, so that the
+    amplifiers work in their linear region (σ′ near 1, where the loop's feedback and
+    noise carry through) whatever scale the stem learns; None leaves ``u`` as the stem
+    outputs it (units then tend to saturate and the core to act feed-forward)."""
 
     activation: Literal["tanh", "hardtanh"] = "tanh"
     """The amplifier's saturating nonlinearity σ (both are 1-Lipschitz, range [−1, 1])."""

@@ -229,9 +229,13 @@ class AnalogCoreDEQ(HadeqModel):
 
     # --- converters ---------------------------------------------------------------------
     def quantize_injection(self, u: Tensor) -> Tensor:
-        """The digital injection's int-style fake quantization, then the DACs: at the
-        calibrated fixed full scale while the physical loop runs (values beyond it
-        clip), otherwise over each sample's own range."""
+        """The digital injection's gain to ``injection_rms`` per sample, its int-style
+        fake quantization, then the DACs: at the calibrated fixed full scale while the
+        physical loop runs (values beyond it clip), otherwise over each sample's own
+        range."""
+        if self.config.injection_rms is not None:
+            rms = u.square().mean(dim=tuple(range(1, u.dim())), keepdim=True).sqrt()
+            u = u * (self.config.injection_rms / rms.clamp_min(torch.finfo(u.dtype).tiny))
         if self.config.injection_bits is not None:
             u = fake_quantize(u, self.config.injection_bits)
         if not self.uses_hardware():

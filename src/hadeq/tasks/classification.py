@@ -101,7 +101,8 @@ def _find_idx(root: Path, stem: str) -> Path:
     raise DataError(f"{root / (stem + '.gz')}: file not found")
 
 
-def _load_idx_set(root: Path, limit_train: int | None) -> ClassificationData:
+def _load_idx_set(root: Path, limit_train: int | None,
+                  limit_test: int | None = None) -> ClassificationData:
     parts = {key: read_idx(_find_idx(root, stem), 3 if "images" in key else 1)
              for key, stem in _IDX_FILES.items()}
     for split in ("train", "test"):
@@ -114,15 +115,17 @@ def _load_idx_set(root: Path, limit_train: int | None) -> ClassificationData:
             raise DataError(f"{root}: {split} labels must lie in 0..9")
     xtr = parts["train_images"][:limit_train].astype(np.float64)[:, None] / 255.0
     ytr = parts["train_labels"][:limit_train]
-    xte = parts["test_images"].astype(np.float64)[:, None] / 255.0
+    xte = parts["test_images"][:limit_test].astype(np.float64)[:, None] / 255.0
     xtr, xte = _standardise(xtr, xte, channel_axis=None)
-    return _to_data(xtr, ytr, xte, parts["test_labels"], n_classes=10)
+    return _to_data(xtr, ytr, xte, parts["test_labels"][:limit_test], n_classes=10)
 
 
 def load_fashion_mnist(
-    root: str | os.PathLike[str] | None = None, limit_train: int | None = None
+    root: str | os.PathLike[str] | None = None, limit_train: int | None = None,
+    limit_test: int | None = None,
 ) -> ClassificationData:
-    """Fashion-MNIST (60k/10k 28×28 grey images, 10 classes) from IDX files.
+    """Fashion-MNIST (60k/10k 28×28 grey images, 10 classes) from IDX files; the first
+    ``limit_train``/``limit_test`` images of each split (None: all).
 
     ``root`` defaults to the Debian package's directory. Images come out as (N, 1, 28, 28).
     """
@@ -134,7 +137,7 @@ def load_fashion_mnist(
             else "pass the directory holding the four IDX files"
         )
         raise DataError(f"Fashion-MNIST not found at {path}: {hint}")
-    return _load_idx_set(path, limit_train)
+    return _load_idx_set(path, limit_train, limit_test)
 
 
 def load_mnist(root: str | os.PathLike[str], limit_train: int | None = None) -> ClassificationData:

@@ -65,12 +65,17 @@ class FashionMNISTConfig:
     """Directory of the IDX files; None: the Debian package's /usr/share/datasets/fashion-mnist."""
     limit_train: int | None = None
     """Use only the first this many training images (None: all 60 000)."""
+    limit_test: int | None = None
+    """Use only the first this many test images (None: all 10 000). The prefixes are
+    close to balanced: the first 2 000 hold 188–219 images of each class."""
 
     def __post_init__(self) -> None:
         if self.root is not None and not isinstance(self.root, str | os.PathLike):
             raise ConfigError("root", self.root, "a directory path or None")
         if self.limit_train is not None:
             check_int("limit_train", self.limit_train, 1)
+        if self.limit_test is not None:
+            check_int("limit_test", self.limit_test, 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,7 +165,7 @@ def _load_digits(cfg: DigitsConfig, seed: int, _cache: Any) -> TaskData:
 
 
 def _load_fashion(cfg: FashionMNISTConfig, _seed: int, _cache: Any) -> TaskData:
-    d = load_fashion_mnist(cfg.root, limit_train=cfg.limit_train)
+    d = load_fashion_mnist(cfg.root, limit_train=cfg.limit_train, limit_test=cfg.limit_test)
     return TaskData(d.x_train, d.y_train, d.x_test, d.y_test)
 
 
