@@ -219,8 +219,12 @@ def test_the_quality_energy_front_holds_every_undominated_design(micro_run):
     for task in results["tasks"].values():
         fronts, hib = task["fronts"], task["higher_is_better"]
         names = {p["design"] for p in fronts["points"]}
-        assert {"hybrid_physics_aware", "hybrid_standard"} <= names
+        assert {"hybrid_physics_aware", "hybrid_standard", "feedforward_control"} <= names
         assert len([n for n in names if n.startswith("digital DEQ")]) == 9  # 3 × 3 designs
+        # The control, a digital feed-forward network on the charged design: the digital
+        # DEQ without its feedback weights and iterations, but with its stem and head.
+        control, digital = task["models"]["feedforward_control"], task["models"]["digital_deq"]
+        assert 0 < control["energy_j"] < digital["energy_j"]
         for key, cost in (("energy", "energy_j"), ("latency", "latency_ns")):
             front = fronts[key]
             for p in fronts["points"]:

@@ -241,3 +241,39 @@ def test_forward_fill_keeps_a_stopped_sample_at_its_final_residual():
     trace = torch.tensor([[1.0, 2.0], [0.5, nan], [nan, nan]], dtype=torch.float64)
     filled = measure._forward_fill(trace)
     assert filled.tolist() == [[1.0, 2.0], [0.5, 2.0], [0.5, 2.0]]
+
+
+def test_where_it_wins_compares_at_equal_quality_and_names_the_fronts():
+    """A task whose answer is known by construction: the hybrid is the cheapest design,
+    a digital DEQ is faster and better; the digital feed-forward network matches the
+    hybrid's quality within the tolerance and is the cheapest digital design that does."""
+    from hadeq.bench.pareto import pareto_front
+    from hadeq.bench.schema import FEEDFORWARD
+
+    points = [
+        {"design": "digital DEQ picard/int8", "quality": 0.90, "energy_j": 2.0, "latency_ns": 10.0},
+        {"design": "digital DEQ anderson/fp16", "quality": 0.95, "energy_j": 4.0,
+         "latency_ns": 5.0},
+        {"design": FEEDFORWARD, "quality": 0.938, "energy_j": 3.0, "latency_ns": 20.0},
+        {"design": HYBRID, "quality": 0.94, "energy_j": 1.0, "latency_ns": 8.0},
+    ]
+    fronts = {"points": points,
+              "energy": pareto_front(points, "energy_j", "quality", True),
+              "latency": pareto_front(points, "latency_ns", "quality", True)}
+    split = {"energy_fraction": {"stem": 0.3, "core": 0.6, "converters": 0.1, "memory": 0.0,
+                                 "head": 0.0},
+             "latency_fraction": {"stem": 0.9, "core": 0.1, "converters": 0.0, "memory": 0.0,
+                                  "head": 0.0}}
+    task = {"metric": "accuracy", "higher_is_better": True, "fronts": fronts,
+            "digital_design": {"tolerance_relative": 0.005},
+            "models": {HYBRID: {"quality_mean": 0.94, "energy_j": 1.0, "latency_ns": 8.0}},
+            "headline": {"amdahl": {"hybrid": split}}}
+    (line,) = report.where_it_wins({"tasks": {"toy": task}})
+    assert "on the energy front only" in line
+    # cheapest of at least its quality: the feed-forward network (0.938 ≥ 0.94 − 0.0047)
+    assert "the digital feed-forward network, 0.938) it uses 0.333× the energy" in line
+    assert "1.6× the latency of the fastest (digital DEQ anderson/fp16)" in line
+    assert "core (60%) and the stem (30%); its time to the stem (90%)" in line
+    task["digital_design"]["tolerance_relative"] = 0.0  # now only the better DEQ qualifies
+    (line,) = report.where_it_wins({"tasks": {"toy": task}})
+    assert "(digital DEQ anderson/fp16, 0.95) it uses 0.25× the energy" in line

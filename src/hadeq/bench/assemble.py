@@ -104,6 +104,19 @@ def digital_report(cells: list[dict[str, Any]], config: EnergyConfig,
     return average_reports(reports), statistics.fmean(core)
 
 
+def control_report(cells: list[dict[str, Any]], config: EnergyConfig,
+                   design: DigitalDesign) -> EnergyReport:
+    """The feed-forward control priced as a digital feed-forward network, averaged over
+    the digital cells' workloads: the DEQ's stem, one pass of ``σ(u + b)`` (a core with no
+    weights, evaluated once) and its head, on the accelerator and at the precision of the
+    charged digital design ``design``."""
+    priced = design_config(config, design)
+    reports = [digital_deq_energy(
+        dataclasses.replace(workload_from(c["workload"]), core_macs=0, core_weights=0), 1.0,
+        priced, solver="picard") for c in cells]
+    return average_reports(reports)
+
+
 def best_digital(cells: list[dict[str, Any]], config: EnergyConfig, higher_is_better: bool,
                  tolerance: float) -> tuple[DigitalDesign, list[dict[str, Any]]]:
     """The cheapest digital design whose mean quality over seeds stays within
@@ -315,9 +328,12 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
 
     control = by_role.get(FEEDFORWARD, [])
     if control:
-        models[FEEDFORWARD] = row(control, "ideal", None, None,
+        models[FEEDFORWARD] = row(control, "ideal", control_report(digital_cells, energy, design),
+                                  None,
                                   "feed-forward control: the DEQ's stem, injection and head "
-                                  "with the loop's feedback held at zero, trained digitally")
+                                  "with the loop's feedback held at zero, trained digitally; "
+                                  "priced as a digital feed-forward network on the charged "
+                                  "design's accelerator and precision (quality in float)")
 
     result: dict[str, Any] = {
         "kind": task.kind, "metric": task.primary_metric,

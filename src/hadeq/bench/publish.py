@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from hadeq.bench.report import where_it_wins
 from hadeq.bench.schema import DIGITAL, HYBRID, STANDARD
 from hadeq.bench.stats import Interval, format_interval
 from hadeq.errors import DataError
@@ -165,6 +166,11 @@ def corner_rows(results: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def _tolerance(results: dict[str, Any]) -> float:
+    return max((t.get("digital_design", {}).get("tolerance_relative", 0.0)
+                for t in results["tasks"].values()), default=0.0)
+
+
 def _corner_chips(results: dict[str, Any]) -> str:
     chips = sorted({c.get("chips", 1) for task in results["tasks"].values()
                     for c in task.get("ablations", {}).get("corners", [])})
@@ -230,6 +236,11 @@ def readme_section(results: dict[str, Any], source: str) -> str:
         "retention = hybrid "
         "quality relative to the digital DEQ (higher is better).",
         _table(header, headline_rows(results)),
+        "Where the hybrid wins, at the headline hardware and end to end, against every "
+        "digital design of its quality class (a digital DEQ at any solver × precision, or "
+        f"the digital feed-forward network; within {_tolerance(results):.1%} of its "
+        "quality):",
+        "\n".join(f"* {line}" for line in where_it_wins(results)),
         "Where the ratios come from: the equilibrium solve alone (core-only: the digital "
         "core's MACs, solver and weight traffic against the analog core with its DACs and "
         "ADCs) and the whole inference (end-to-end: both sides also run the digital stem "

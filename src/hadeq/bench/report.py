@@ -20,7 +20,7 @@ import matplotlib.ticker
 from scipy import stats as sps
 
 from hadeq import constants as C
-from hadeq.bench.schema import DIGITAL, HYBRID, STANDARD
+from hadeq.bench.schema import DIGITAL, FEEDFORWARD, HYBRID, STANDARD
 from hadeq.bench.stats import Interval, interval95
 from hadeq.energy import BUCKETS
 from hadeq.io import write_text_atomic
@@ -645,6 +645,66 @@ def _sweep_note(results: dict[str, Any], name: str) -> str:
 # --------------------------------------------------------------------------------------
 
 
+def _as_good(a: float, b: float, higher_is_better: bool, tolerance: float) -> bool:
+    """Whether quality ``a`` is at least ``b``, up to ``tolerance`` relative to ``|b|``."""
+    slack = tolerance * abs(b)
+    return a >= b - slack if higher_is_better else a <= b + slack
+
+
+def _design_name(design: str) -> str:
+    return "the digital feed-forward network" if design == FEEDFORWARD else design
+
+
+def where_it_wins(results: Mapping[str, Any]) -> list[str]:
+    """One generated sentence per task: whether the physics-aware hybrid is on the
+    quality–energy and quality–latency fronts, its energy and latency against the cheapest
+    and the fastest digital design (a digital DEQ at any solver × precision, or the digital
+    feed-forward network) of at least its quality (within the suite's digital quality
+    tolerance), and where its energy and time go."""
+    lines = []
+    for name, task in results["tasks"].items():
+        fronts, hib = task.get("fronts"), task["higher_is_better"]
+        hybrid = task["models"].get(HYBRID, {})
+        if not fronts or hybrid.get("energy_j") is None:
+            continue
+        q, e, t = hybrid["quality_mean"], hybrid["energy_j"], hybrid.get("latency_ns")
+        on = [plane for plane in ("energy", "latency")
+              if any(p["design"] == HYBRID for p in fronts[plane])]
+        digital = [p for p in fronts["points"]
+                   if p["design"].startswith("digital DEQ") or p["design"] == FEEDFORWARD]
+        tolerance = task.get("digital_design", {}).get("tolerance_relative", 0.0)
+        good = [p for p in digital if p["quality"] is not None
+                and _as_good(p["quality"], q, hib, tolerance)]
+        front = ("on both fronts" if len(on) == 2 else f"on the {on[0]} front only" if on
+                 else "on neither front")
+        text = (f"**{name}**: the physics-aware hybrid ({task['metric']} "
+                f"{format_number(q, 4)}) is {front}")
+        if good:
+            best = min(good, key=lambda p: p["energy_j"])
+            fastest = min(good, key=lambda p: p["latency_ns"])
+            text += (f"; against the cheapest digital design of its quality or better "
+                     f"({_design_name(best['design'])}, {format_number(best['quality'], 4)}) "
+                     f"it uses {format_number(e / best['energy_j'])}× the energy, and "
+                     f"{format_number(t / fastest['latency_ns'])}× the latency of the fastest "
+                     f"({_design_name(fastest['design'])})")
+        else:
+            closest = max(digital, key=lambda p: p["quality"] if hib else -p["quality"])
+            text += (f"; no digital design comes within {tolerance:.1%} of its quality (the "
+                     f"best, {_design_name(closest['design'])}, has "
+                     f"{format_number(closest['quality'], 4)} and takes "
+                     f"{format_number(closest['energy_j'] / e)}× the hybrid's energy)")
+        split = task["headline"].get("amdahl", {}).get("hybrid")
+        if split:
+            shares = split["energy_fraction"]
+            top = sorted(shares, key=shares.get, reverse=True)[:2]
+            slow = max(split["latency_fraction"], key=split["latency_fraction"].get)
+            text += (f". Its energy goes to the {top[0]} ({shares[top[0]]:.0%}) and the "
+                     f"{top[1]} ({shares[top[1]]:.0%}); its time to the {slow} "
+                     f"({split['latency_fraction'][slow]:.0%})")
+        lines.append(text + ".")
+    return lines
+
+
 def write_report(results: dict[str, Any], out_dir: str) -> str:
     """Write ``report.md`` and its plots into ``out_dir``; return the report's path."""
     os.makedirs(out_dir, exist_ok=True)
@@ -667,6 +727,11 @@ def write_report(results: dict[str, Any], out_dir: str) -> str:
         "`results.json` in this folder. Every “±” is the half-width of the 95 % interval "
         "over seeds (Student's t), with n, the number of seeds, stated beside it; a single "
         "seed is shown without an interval.",
+        "## Where it wins",
+        "\n".join(f"* {line}" for line in where_it_wins(results)) or "No priced hybrid.",
+        "Fronts and savings are at the headline hardware, end to end (stem and head "
+        "included), each design at its measured quality; a ratio below 1 means the hybrid "
+        "uses less.",
         "## Headline",
         headline_table(results),
         "Energy ratio: digital DEQ joules per inference / hybrid joules per inference, "
