@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 # Subprocesses (the tests run `hadeq`) find the environment's scripts first.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup main test lint bench-solvers bench-analog bench-stability
+.PHONY: setup main test lint bench-solvers bench-analog bench-stability benchmarks
 
 setup:
 	VENV=$(VENV) bash .ci/setup.sh
@@ -28,3 +28,16 @@ bench-analog: setup
 
 bench-stability: setup
 	$(PYTHON) benchmarks/stability.py --out results/benchmarks/stability.json
+
+# Every script in benchmarks/ on one thread, into the committed snapshot, then the README's
+# "Other benchmarks" section regenerated from it. aihwkit-lightning is optional: without
+# it the analog script reports it missing and its tables have no column for it.
+BENCH_OUT := snapshots/benchmarks
+benchmarks: setup
+	$(PYTHON) benchmarks/solvers.py --threads 1 --out $(BENCH_OUT)/solvers_default.json
+	$(PYTHON) benchmarks/solvers.py --threads 1 --torchdeq-lam 1e-8 --out $(BENCH_OUT)/solvers_best.json
+	$(PYTHON) benchmarks/analog.py --repeats 5 --threads 1 --out $(BENCH_OUT)/analog.json
+	$(PYTHON) benchmarks/deq_training.py --threads 1 --out $(BENCH_OUT)/deq_training.json
+	$(PYTHON) benchmarks/stability.py --threads 1 --out $(BENCH_OUT)/stability.json
+	$(PYTHON) benchmarks/physical_eval.py --out $(BENCH_OUT)/physical_eval.json
+	$(PYTHON) -m hadeq.bench.publish $(BENCH_OUT)

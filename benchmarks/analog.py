@@ -22,14 +22,17 @@ settings. Each timing is the median of ``--repeats`` runs of ``--iters`` passes,
 layers timed in turn within every run; ratios are medians of the per-run ratios.
 
     python benchmarks/analog.py --threads 1 --out results/benchmarks/analog.json
+
+prints the tables the README shows (``hadeq.bench.perf.analog_tables``); the JSON is
+written atomically.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +41,8 @@ import torch
 from torch import nn
 
 from hadeq.analog import AnalogLinear, HardwareConfig
+from hadeq.bench.perf import analog_tables, command_line
+from hadeq.io import write_json_atomic
 
 NOISE = 0.04  # output noise, fraction of full scale (the aihwkit HWA value)
 BITS = 8
@@ -205,6 +210,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--preset-sizes", type=int, nargs="*", default=[384, 1024],
                         help="in = out of the per-preset timing (none: skip it)")
     parser.add_argument("--preset-batch", type=int, default=192)
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     torch.set_num_threads(max(1, args.threads))
@@ -250,57 +256,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         noise["agree_within_2pct"] = noise["relative_difference"] < 0.02
 
     result = {
+        "command": command_line(__file__, argv),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "config": {"sizes": args.sizes, "batch": args.batch, "iters": args.iters,
+                   "repeats": args.repeats, "preset_sizes": args.preset_sizes,
+                   "preset_batch": args.preset_batch},
         "settings": {"bits": BITS, "out_noise": NOISE, "out_bound": OUT_BOUND,
-                     "tile_rows": TILE_ROWS, "mode": "train", "input_range": 1.0},
+                     "tile_rows": TILE_ROWS, "mode": "train", "input_range": 1.0,
+                     "weight_noise": WEIGHT_NOISE, "weight_bits": BITS},
         "aihwkit_lightning": "ok" if api is not None else reason,
         "timing": rows,
         "presets": presets,
         "weight_noise": weight_noise,
         "noise": noise,
     }
-    print_table(result)
+    print(analog_tables(result))
     if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(result, fh, indent=2)
+        write_json_atomic(args.out, result)
+        print(f"\nwrote {args.out}")
     return result
-
-
-def print_table(result: dict[str, Any]) -> None:
-    print(f"torch {result['torch']}, {result['threads']} threads; aihwkit-lightning: "
-          f"{result['aihwkit_lightning']}")
-    print("| in=out | batch | nn.Linear ms | hadeq ms | hadeq/nn | aihwkit-l ms "
-          "| hadeq/aihwkit-l |")
-    print("|---|---|---|---|---|---|---|")
-    for r in result["timing"]:
-        a = r.get("aihwkit_lightning_ms", math.nan)
-        ra = r.get("hadeq_vs_aihwkit_lightning", math.nan)
-        print(f"| {r['in=out']} | {r['batch']} | {r['nn_linear_ms']:.3f} | {r['hadeq_ms']:.3f} "
-              f"| {r['hadeq_vs_nn_linear']:.2f} | {a:.3f} | {ra:.2f} |")
-    names = HardwareConfig.PRESET_NAMES
-    if result.get("presets"):
-        print("\n| in=out | batch | nn.Linear ms | " + " | ".join(
-            f"{name} ms (× nn.Linear)" for name in names) + " |")
-        print("|---|---|---|" + "---|" * len(names))
-        for r in result["presets"]:
-            cells = " | ".join(f"{r[name + '_ms']:.2f} (**{r[name + '_vs_nn_linear']:.2f}**)"
-                               for name in names)
-            print(f"| {r['in=out']} | {r['batch']} | {r['nn_linear_ms']:.2f} | {cells} |")
-    if result.get("weight_noise"):
-        print(f"\nweight noise {WEIGHT_NOISE} of max|W|, 8-bit weights:")
-        print("| in=out | batch | nn.Linear ms | hadeq reprogrammed ms (× nn, × aihwkit-l) "
-              "| hadeq one chip ms (× nn, × aihwkit-l) | aihwkit-l ms (× nn) |")
-        print("|---|---|---|---|---|---|")
-        for r in result["weight_noise"]:
-            def cell(name: str, r: dict[str, Any] = r) -> str:
-                return (f"{r[name + '_ms']:.2f} ({r[name + '_vs_nn_linear']:.2f}, "
-                        f"{r.get(name + '_vs_aihwkit_lightning', math.nan):.2f})")
-            a = r.get("aihwkit_lightning_ms", math.nan)
-            an = r.get("aihwkit_lightning_vs_nn_linear", math.nan)
-            print(f"| {r['in=out']} | {r['batch']} | {r['nn_linear_ms']:.2f} | "
-                  f"{cell('hadeq_reprogrammed')} | {cell('hadeq_one_chip')} | {a:.2f} ({an:.2f}) |")
-    print("noise:", json.dumps(result["noise"]))
 
 
 if __name__ == "__main__":

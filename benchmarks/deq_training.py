@@ -25,6 +25,8 @@ cosine similarity and relative error ``‖g − g_ref‖/‖g_ref‖`` over all 
 those whose gradient goes through the adjoint (stem and core).
 
     python benchmarks/deq_training.py --out results/benchmarks/deq_training.json
+
+prints the tables the README shows (``hadeq.bench.perf.deq_training_tables``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import argparse
 import dataclasses
 import json
 import statistics
+import sys
 import time
 import warnings
 from typing import Any
@@ -42,6 +45,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hadeq import DEQ
+from hadeq.bench.perf import command_line, deq_training_tables
 from hadeq.io import write_json_atomic
 from hadeq.models import HybridDEQ, HybridDEQConfig
 from hadeq.models.core import deq_config
@@ -165,31 +169,6 @@ def gradient_quality(hidden: int, batch: int, seed: int) -> dict[str, Any]:
     return out
 
 
-def print_tables(result: dict[str, Any]) -> None:
-    """The timing and gradient-quality tables in Markdown."""
-    print(f"torch {result['torch']}, {result['threads']} thread(s); hidden "
-          f"{result['hidden']}, batch {result['batch']}")
-    print("| hardware | step ms | fwd iterations | bwd iterations | at noise floor | "
-          "vs digital |")
-    print("|---|---|---|---|---|---|")
-    for name, r in result["timing"].items():
-        ratio = f"{r['ratio_vs_digital']:.2f}" if "ratio_vs_digital" in r else "1"
-        print(f"| {name} | {r['step_ms']:.1f} | {r['forward_iterations']:.1f} | "
-              f"{r['backward_iterations']:.1f} | {r['at_noise_floor']:.0%} | {ratio} |")
-    print("\n| hardware | gradient | reference | cosine (all / adjoint) | "
-          "rel. error (all / adjoint) |")
-    print("|---|---|---|---|---|")
-    for name, q in result["gradient_quality"].items():
-        for key, label in (("vs_exact_same_equilibrium", ("floor stop", "exact, same z*")),
-                           ("vs_noise_free_exact", ("floor stop", "exact, noise-free z*")),
-                           ("stagnation_only_vs_noise_free_exact",
-                            ("stagnation only", "exact, noise-free z*"))):
-            c = q[key]
-            print(f"| {name} | {label[0]} | {label[1]} | {c['cosine_all']:.6f} / "
-                  f"{c['cosine_adjoint']:.6f} | {c['rel_err_all']:.1e} / "
-                  f"{c['rel_err_adjoint']:.1e} |")
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", help="write the results as JSON to this path (atomically)")
@@ -201,9 +180,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--skip-gradients", action="store_true",
                     help="time the steps only (e.g. on a version without noise-floor stops)")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     result = {
+        "command": command_line(__file__, argv),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "hidden": args.hidden,
@@ -214,9 +195,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "gradient_quality": ({} if args.skip_gradients
                              else gradient_quality(args.hidden, args.batch, args.seed)),
     }
-    print_tables(result)
+    print(deq_training_tables(result))
+    print("\nat noise floor (mean fraction of samples per forward solve): " + ", ".join(
+        f"{name} {r['at_noise_floor']:.0%}" for name, r in result["timing"].items()))
     if args.out:
         write_json_atomic(args.out, json.loads(json.dumps(result)))
+        print(f"wrote {args.out}")
     return result
 
 

@@ -17,6 +17,8 @@ per-run ratios. The calibration (once per chip) is timed apart. Target (issue: t
 physical evaluation as the default): physical ≤ 3 × proxy.
 
     python benchmarks/physical_eval.py --out results/benchmarks/physical_eval.json
+
+prints the table the README shows (``hadeq.bench.perf.physical_eval_table``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 import warnings
 from typing import Any
@@ -33,6 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hadeq.analog import HardwareConfig, LoopSampling
+from hadeq.bench.perf import command_line, physical_eval_table
 from hadeq.io import write_json_atomic
 from hadeq.models import (
     AnalogCoreDEQ,
@@ -110,25 +114,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--out", default=None, help="write the results as JSON here")
+    parser.add_argument("--out", default=None,
+                        help="write the results as JSON here (atomically)")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", message="DEQ (forward|implicit backward)")
     result = {
+        "command": command_line(__file__, argv),
+        "torch": torch.__version__,
         "threads": 1,
+        "repeats": args.repeats,
+        "epochs": args.epochs,
         "hardware": "hermes_pcm_8bit",
         "target": "physical <= 3 x proxy",
         "digits": measure(*digits_model(args.epochs), args.repeats),
         "field": measure(*field_model(), args.repeats),
     }
-    for name in ("digits", "field"):
-        r = result[name]
-        print(f"{name:>7}: proxy {1e3 * r['proxy_s']:.1f} ms ({r['proxy_iterations_mean']:.1f} "
-              f"iterations), physical {1e3 * r['physical_s']:.1f} ms (t_s "
-              f"{r['sample_time_ns']:.1f} ns, {r['physical_evaluations']} evaluations): "
-              f"{r['ratio']:.2f}x; calibration {r['calibration_s']:.2f} s")
+    print(physical_eval_table(result))
     if args.out:
         write_json_atomic(args.out, result)
+        print(f"\nwrote {args.out}")
     else:
         print(json.dumps(result, indent=2))
     return result

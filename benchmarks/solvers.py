@@ -37,7 +37,10 @@ first), the ratio hadeq / torchdeq (median of the per-run ratios), and the agree
 ``z*`` and of the parameter gradients between the libraries and with a float64 reference
 solved to 1e-11.
 
-    python benchmarks/solvers.py --out results/bench_solvers.json
+    python benchmarks/solvers.py --out results/benchmarks/solvers.json
+
+prints the tables the README shows (``hadeq.bench.perf.solvers_tables``); ``make
+benchmarks`` runs it at torchdeq's default ridge and at ``--torchdeq-lam 1e-8``.
 """
 
 from __future__ import annotations
@@ -45,13 +48,11 @@ from __future__ import annotations
 import argparse
 import copy
 import functools
-import json
 import math
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 import hadeq
+from hadeq.bench.perf import command_line, solvers_tables
+from hadeq.io import write_json_atomic
 
 # ----------------------------------------------------------------------------- problems
 
@@ -385,7 +388,8 @@ def bench_problem(p: Problem, s: Settings, backward: bool, repeats: int, inner: 
         "torchdeq": torchdeq_runner(make_torchdeq(s), p, backward),
     }
 
-    result: dict[str, Any] = {"problem": p.name, "mode": mode, "batch": p.z_shape[0]}
+    result: dict[str, Any] = {"problem": p.name, "mode": mode, "batch": p.z_shape[0],
+                              "z_shape": list(p.z_shape)}
     outs = {}
     for name, run in runs.items():
         out = counted(p, run)
@@ -446,50 +450,6 @@ def versions() -> dict[str, str | None]:
             "hadeq": hadeq.__version__}
 
 
-def write_json_atomic(path: str, data: dict[str, Any]) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".solvers-", suffix=".json.tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def print_table(results: list[dict[str, Any]]) -> None:
-    head = (f"{'problem':<6} {'mode':<17} {'library':<9} {'fwd it mean':>11} {'max':>4} "
-            f"{'bwd it mean':>11} {'max':>4} {'time ms':>9} {'ratio':>6}")
-    print(head)
-    print("-" * len(head))
-    for r in results:
-        for name in ("hadeq", "torchdeq"):
-            s = r[name]
-            bwd = s.get("backward_iterations_mean")
-            bwd_mean = "-" if bwd is None else f"{bwd:.1f}"
-            bwd_max = str(s.get("backward_iterations_max", "-"))
-            ratio = f"{r['ratio_hadeq_over_torchdeq']:.2f}" if name == "hadeq" else ""
-            print(f"{r['problem']:<6} {r['mode']:<17} {name:<9} "
-                  f"{s['forward_iterations_mean']:>11.1f} {s['forward_iterations_max']:>4} "
-                  f"{bwd_mean:>11} {bwd_max:>4} {s['time_ms_median']:>9.2f} {ratio:>6}")
-    print()
-    print("agreement (relative 2-norm differences; 'err' is against a float64 reference):")
-    for r in results:
-        a = r["agreement"]
-        line = (f"  {r['problem']:<5} {r['mode']:<17} z*: hadeq vs torchdeq "
-                f"{a['z_rel_diff_hadeq_vs_torchdeq']:.1e}, err hadeq {a['z_rel_err_hadeq']:.1e}, "
-                f"err torchdeq {a['z_rel_err_torchdeq']:.1e}")
-        if "grad_rel_diff_hadeq_vs_torchdeq" in a:
-            line += (f" | grads: {a['grad_rel_diff_hadeq_vs_torchdeq']:.1e}, "
-                     f"err hadeq {a['grad_rel_err_hadeq']:.1e}, "
-                     f"err torchdeq {a['grad_rel_err_torchdeq']:.1e}")
-        print(line)
-
-
 # --------------------------------------------------------------------------------- main
 
 
@@ -532,6 +492,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     try:
         import torchdeq  # noqa: F401
@@ -551,6 +512,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             results.append(bench_problem(p, s, backward, repeats, inner))
     data = {
         "benchmark": "solvers",
+        "command": command_line(__file__, argv),
         "config": {**vars(args), "repeats_used": repeats, "inner_used": inner,
                    "mlp_batch": mlp_batch, "conv_batch": conv_batch,
                    "hadeq_tol_forward": s.hadeq_tol(s.f_tol),
@@ -559,7 +521,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "git_commit": git_commit(),
         "results": results,
     }
-    print_table(results)
+    print(solvers_tables(data))
     if args.out:
         write_json_atomic(args.out, data)
         print(f"\nwrote {args.out}")

@@ -12,7 +12,9 @@ allocator pools and lazily built kernels are in) to the last, and compared with
 ``--threshold-mb``. Writes the samples and the verdict as JSON to ``--out``
 (atomically); exit status 1 when a phase fails the threshold.
 
-    python benchmarks/stability.py --out results/stability.json
+    python benchmarks/stability.py --out results/benchmarks/stability.json
+
+prints the table the README shows (``hadeq.bench.perf.stability_table``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 import torch
 
+from hadeq.bench.perf import command_line, stability_table
 from hadeq.io import write_json_atomic
 from hadeq.models import HybridDEQ, HybridDEQConfig
 from hadeq.tasks import get_task
@@ -89,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     parser.add_argument("--out", default=None, metavar="PATH",
                         help="write the JSON report here (atomically)")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     for name in ("solves", "steps", "every", "batch_size", "hidden", "threads"):
         if getattr(args, name) < 1:
@@ -139,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                              args.threshold_mb)
     report = {
         "schema": "hadeq.stability/1",
+        "command": command_line(__file__, argv),
         "config": {**vars(args), "hardware": HARDWARE, "rss_source": rss_source(),
                    "torch": torch.__version__, "python": platform.python_version()},
         "rss_start_mb": rss_start,
@@ -148,11 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.out:
         write_json_atomic(args.out, report)
-    for name in ("solves", "training"):
-        r = report[name]
-        print(f"{name:<9} {r['iterations']} iterations, RSS growth {r['growth_mb']:+.2f} MB "
-              f"(threshold {r['threshold_mb']:g}) -> {'PASS' if r['passed'] else 'FAIL'}, "
-              f"{r['wall_time_s']:.1f} s")
+    print(stability_table(report))
+    print(f"\n{'PASS' if report['passed'] else 'FAIL'}"
+          + (f"; wrote {args.out}" if args.out else ""))
     return 0 if report["passed"] else 1
 
 

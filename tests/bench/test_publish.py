@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 
 import pytest
 
-from hadeq.bench.publish import END, main, replace_section
+from hadeq.bench import perf
+from hadeq.bench.publish import BEGIN, END, main, replace_section
 from hadeq.bench.stats import Interval, disjoint, format_interval, interval95
 from hadeq.errors import DataError
 
@@ -48,9 +50,200 @@ def test_the_generated_section_is_replaced_between_its_markers():
         replace_section(two, "F", "full")
 
 
-@pytest.mark.parametrize("suite", ["quick", "scaling"])
+@pytest.mark.parametrize("suite", ["quick", "scaling", "benchmarks"])
 def test_readme_matches_the_committed_snapshot(monkeypatch, suite):
     monkeypatch.chdir(ROOT)
     assert main(["--check", f"snapshots/{suite}"]) == 0, (
         f"README.md's {suite} section differs from snapshots/{suite}: regenerate it with "
-        f"python -m hadeq.bench.publish results/{suite}")
+        f"python -m hadeq.bench.publish results/{suite}"
+        + (" (or make benchmarks)" if suite == "benchmarks" else ""))
+
+
+def _rows(markdown: str) -> list[list[str]]:
+    """The cells of every table row in ``markdown`` (header and separator lines too)."""
+    return [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in markdown.splitlines() if line.startswith("|")]
+
+
+def _solver_result(problem: str, mode: str, shape: list[int], ratio: float) -> dict:
+    backward = mode == "forward+backward"
+    hadeq = {"forward_iterations_mean": 12.25, "forward_iterations_max": 14,
+             "time_ms_median": 20.0 * ratio}
+    torchdeq = {"forward_iterations_mean": 26.0, "forward_iterations_max": 26,
+                "time_ms_median": 20.0}
+    agreement = {"z_rel_diff_hadeq_vs_torchdeq": 8e-6, "z_rel_err_hadeq": 1e-5,
+                 "z_rel_err_torchdeq": 4e-6}
+    if backward:
+        hadeq.update(backward_iterations_mean=11.9, backward_iterations_max=15)
+        torchdeq.update(backward_iterations_mean=43.0, backward_iterations_max=43)
+        agreement.update(grad_rel_diff_hadeq_vs_torchdeq=9e-6, grad_rel_err_hadeq=2e-5,
+                         grad_rel_err_torchdeq=3e-6)
+    return {"problem": problem, "mode": mode, "batch": shape[0], "z_shape": shape,
+            "hadeq": hadeq, "torchdeq": torchdeq, "agreement": agreement,
+            "ratio_hadeq_over_torchdeq": ratio}
+
+
+SOLVERS = {
+    "command": "python benchmarks/solvers.py --torchdeq-lam 1e-8",
+    "config": {"threads": 1, "history": 6, "stop_mode": "abs", "f_tol": 1e-4, "b_tol": 1e-6,
+               "max_iter": 50, "b_max_iter": 50, "norm": 0.9, "torchdeq_lam": 1e-8,
+               "repeats_used": 7, "inner_used": 3},
+    "versions": {"torch": "9.9", "torchdeq": "0.1.0", "hadeq": "0.1.0"},
+    "git_commit": "abc123",
+    "results": [_solver_result("mlp", "forward", [128, 256], 0.74),
+                _solver_result("conv", "forward+backward", [32, 16, 16, 16], 0.44)],
+}
+
+
+def test_the_solver_table_shows_each_run_and_holds_the_best_setting_to_its_target():
+    text = perf.solvers_tables(SOLVERS, best=True)
+    assert "torch 9.9, torchdeq 0.1.0" in text and "torchdeq's ridge λ = 1e-8" in text
+    assert "median of 7 runs of 3 calls" in text and "commit `abc123`" in text
+    rows = _rows(text)
+    assert rows[0][-1] == "target ≤ 0.5× torchdeq at its best setting"
+    assert rows[2] == ["MLP, d = 256, batch 128", "forward", "12.2 / 14", "1e-8", "26",
+                       "14.8", "20.0", "**0.74**", "not met"]
+    assert rows[3] == ["conv, 16 ch, 16×16, batch 32", "forward + backward",
+                       "12.2 / 14 (+ 11.9 / 15 adjoint)", "1e-8", "26 (+ 43)", "8.80",
+                       "20.0", "**0.44**", "met"]
+    # The agreement table: no gradients without a backward pass.
+    assert rows[6][2:] == ["8.0e-6", "1.0e-5", "4.0e-6", "n/a", "n/a", "n/a"]
+    assert rows[7][5:] == ["9.0e-6", "2.0e-5", "3.0e-6"]
+    # At torchdeq's default ridge the target is not applied.
+    assert "target" not in _rows(perf.solvers_tables(SOLVERS))[0][-1]
+
+
+ANALOG = {
+    "torch": "9.9", "threads": 1,
+    "config": {"batch": 256, "iters": 20, "repeats": 5, "preset_batch": 192},
+    "settings": {"bits": 8, "out_noise": 0.04, "out_bound": 10.0, "tile_rows": 256,
+                 "mode": "train", "weight_noise": 0.02, "weight_bits": 8},
+    "aihwkit_lightning": "ok",
+    "timing": [
+        {"in=out": 256, "batch": 256, "nn_linear_ms": 2.0, "hadeq_ms": 3.5,
+         "aihwkit_lightning_ms": 5.0, "hadeq_vs_nn_linear": 1.75,
+         "hadeq_vs_aihwkit_lightning": 0.7},
+        {"in=out": 1024, "batch": 256, "nn_linear_ms": 25.0, "hadeq_ms": 60.0,
+         "aihwkit_lightning_ms": 50.0, "hadeq_vs_nn_linear": 2.4,
+         "hadeq_vs_aihwkit_lightning": 1.2}],
+    "presets": [{"in=out": 384, "batch": 192, "nn_linear_ms": 3.0, "ideal_ms": 3.1,
+                 "ideal_vs_nn_linear": 1.03, "rram_4bit_ms": 7.5,
+                 "rram_4bit_vs_nn_linear": 2.5}],
+    "weight_noise": [{"in=out": 256, "batch": 256, "nn_linear_ms": 2.0,
+                      "hadeq_one_chip_ms": 4.0, "hadeq_one_chip_vs_nn_linear": 2.0,
+                      "hadeq_one_chip_vs_aihwkit_lightning": 0.8,
+                      "aihwkit_lightning_ms": 5.0, "aihwkit_lightning_vs_nn_linear": 2.5}],
+    "noise": {"expected_std": 0.0025, "hadeq_std": 0.0025025,
+              "aihwkit_lightning_std": 0.0025025, "relative_difference": 1e-5,
+              "agree_within_2pct": True},
+}
+
+
+def test_the_analog_tables_judge_both_targets_row_by_row():
+    text = perf.analog_tables(ANALOG)
+    assert "8-bit DAC and ADC" in text and "median of 5 runs of 20 passes" in text
+    rows = _rows(text)
+    assert rows[0][4] == "target ≤ 2× nn.Linear"
+    assert rows[0][7] == "target ≤ 1× aihwkit-lightning"
+    assert rows[2] == ["256", "2.00", "3.50", "**1.75**", "met", "5.00", "**0.70**", "met"]
+    assert rows[3] == ["1024", "25.0", "60.0", "**2.40**", "not met", "50.0", "**1.20**",
+                       "not met"]
+    assert ["384", "`ideal`", "3.10", "3.00", "**1.03**", "met"] in rows
+    assert ["384", "`rram_4bit`", "7.50", "3.00", "**2.50**", "not met"] in rows
+    assert ["256", "hadeq, one programmed chip", "4.00", "2.00", "**2.00**", "**0.80**",
+            "met"] in rows
+    assert ["0.0025000", "0.0025025", "0.0025025", "1.0e-5", "yes"] in rows
+    # Without aihwkit-lightning: the reason, and no columns for it.
+    missing = {**ANALOG, "aihwkit_lightning": "aihwkit-lightning unavailable: ImportError: x"}
+    text = perf.analog_tables(missing)
+    assert "not available in this run (ImportError: x)" in text
+    assert _rows(text)[2] == ["256", "2.00", "3.50", "**1.75**", "met"]
+
+
+def test_the_training_stability_and_evaluation_tables():
+    training = {
+        "torch": "9.9", "threads": 1, "hidden": 256, "batch": 128, "repeats": 7, "inner": 2,
+        "timing": {
+            "ideal": {"step_ms": 50.0, "forward_iterations": 10.1, "backward_iterations": 13.4,
+                      "at_noise_floor": 0.0},
+            "rram_4bit": {"step_ms": 80.0, "forward_iterations": 5.0,
+                          "backward_iterations": 7.6, "at_noise_floor": 1.0,
+                          "ratio_vs_digital": 1.6}},
+        "gradient_quality": {},
+    }
+    rows = _rows(perf.deq_training_tables(training))
+    assert rows[0][-1] == "target ≤ 1.5× the digital step"
+    assert rows[2] == ["`ideal` (the digital step)", "10.1 / 13.4", "50.0", "1", "—"]
+    assert rows[3] == ["`rram_4bit`, physics-aware", "5.0 / 7.6", "80.0", "**1.60**",
+                       "not met"]
+    assert "not measured in this run" in perf.deq_training_tables(training)
+    training["gradient_quality"] = {"rram_4bit": {
+        key: {"cosine_all": 0.9999912, "cosine_adjoint": 1.0, "rel_err_all": 4.2e-3,
+              "rel_err_adjoint": 1.5e-3}
+        for key in ("vs_exact_same_equilibrium", "vs_noise_free_exact",
+                    "stagnation_only_vs_noise_free_exact")}}
+    assert ["`rram_4bit`", "stagnation rule only", "exact implicit gradient, noise-free z*",
+            "0.999991 / 1.000000", "4.2e-3 / 1.5e-3"] in _rows(
+                perf.deq_training_tables(training))
+
+    phase = {"iterations": 1000, "samples": [{"rss_mb": 400.04}, {"rss_mb": 404.66}],
+             "growth_mb": 4.62, "threshold_mb": 20.0, "passed": True, "wall_time_s": 31.5}
+    stability = {"config": {"torch": "9.9", "threads": 1, "hidden": 32, "batch_size": 32,
+                            "every": 100, "rss_source": "psutil",
+                            "hardware": {"preset": "hermes_pcm_8bit", "read_noise": 0.05}},
+                 "solves": phase, "training": {**phase, "growth_mb": 25.0, "passed": False}}
+    text = perf.stability_table(stability)
+    assert "read noise 0.05" in text and "every 100 iterations" in text
+    rows = _rows(text)
+    assert rows[2] == ["noisy solves (eval)", "1000", "400.0", "404.7", "+4.6", "20", "pass",
+                       "31.5"]
+    assert rows[3][4:7] == ["+25.0", "20", "fail"]
+
+    model = {"inputs": 360, "proxy_s": 0.0152, "physical_s": 0.0501,
+             "proxy_iterations_mean": 5.94, "sample_time_ns": 107.3,
+             "physical_evaluations": 44, "ratio": 3.3, "calibration_s": 0.0332}
+    text = perf.physical_eval_table({"torch": "9.9", "threads": 1, "repeats": 7,
+                                     "epochs": 5, "hardware": "hermes_pcm_8bit",
+                                     "digits": model, "field": {**model, "ratio": 1.03}})
+    assert "trained for 5 epochs" in text and "median of 7 runs" in text
+    rows = _rows(text)
+    assert rows[0][8] == "target ≤ 3× the proxy"
+    assert rows[2] == ["digits, HybridDEQ", "360", "15.2", "5.9", "50.1", "107", "44",
+                       "**3.30**", "not met", "0.0332"]
+    assert rows[3][7:9] == ["**1.03**", "met"]
+
+
+def test_the_benchmarks_section_names_its_commands_and_skips_missing_files(tmp_path):
+    perf_dir = tmp_path / "benchmarks"
+    perf_dir.mkdir()
+    (perf_dir / "solvers_best.json").write_text(json.dumps(SOLVERS), encoding="utf-8")
+    section = perf.benchmarks_section(str(perf_dir), "snapshots/benchmarks")
+    assert section.startswith(BEGIN.format(source="snapshots/benchmarks"))
+    assert section.endswith(END)
+    assert ("**Solvers: hadeq vs torchdeq at torchdeq's best setting** — "
+            "`python benchmarks/solvers.py --torchdeq-lam 1e-8`:") in section
+    assert "| **0.44** | met |" in section
+    # Every other file is one line: the command that would produce it.
+    assert ("**Analog layer cost** — not measured yet: `python benchmarks/analog.py "
+            "--repeats 5 --threads 1 --out snapshots/benchmarks/analog.json`.") in section
+    assert section.count("not measured yet") == len(perf.BENCHMARKS) - 1
+
+    # publish: the folder is the snapshot; --check compares; a change is caught.
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n" + BEGIN.format(source="snapshots/benchmarks") + "\nold\n"
+                      + END + "\noutro\n", encoding="utf-8")
+    snap = tmp_path / "snap" / "benchmarks"
+    args = ["--readme", str(readme), "--snapshot", str(snap)]
+    assert main([str(perf_dir), *args]) == 0
+    assert (snap / "solvers_best.json").exists()
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("intro\n" + BEGIN.format(source=str(snap)))
+    assert text.endswith(END + "\noutro\n")
+    assert main(["--check", str(snap), "--readme", str(readme)]) == 0
+    changed = {**SOLVERS, "results": [_solver_result("mlp", "forward", [128, 256], 0.45)]}
+    (snap / "solvers_best.json").write_text(json.dumps(changed), encoding="utf-8")
+    assert main(["--check", str(snap), "--readme", str(readme)]) == 1
+    # Publishing the snapshot folder itself copies nothing and rewrites the section.
+    assert main([str(snap), *args]) == 0
+    assert "| **0.45** | met |" in readme.read_text(encoding="utf-8")
+    assert main(["--check", str(snap), "--readme", str(readme)]) == 0

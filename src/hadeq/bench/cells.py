@@ -26,6 +26,7 @@ import hadeq
 from hadeq.analog import HardwareConfig
 from hadeq.bench import measure
 from hadeq.bench.schema import FEEDFORWARD
+from hadeq.bench.suites import CALIBRATION_SAMPLES
 from hadeq.errors import ConfigError
 from hadeq.io import write_json_atomic
 from hadeq.models import HadeqModel, parameter_count
@@ -73,6 +74,9 @@ class Cell:
     """Measure digital iterations and analog settling (DEQ models)."""
     settle: measure.Settling
     """How settling is measured (DEQ models) and on which chip."""
+    calibration_samples: int = CALIBRATION_SAMPLES
+    """Held-out training inputs (the last of the training set) on which every chip's loop
+    is calibrated (its fixed ranges and sampling instant ``t_s``)."""
 
     def key(self) -> str:
         text = json.dumps({"cell": asdict(self), "hadeq": hadeq.__version__}, sort_keys=True,
@@ -83,10 +87,6 @@ class Cell:
     def label(self) -> str:
         return f"{self.task}/{self.role}/seed{self.seed}"
 
-
-CALIBRATION_SAMPLES = 256
-"""Held-out training inputs (the last of the training set) on which every chip's loop is
-calibrated."""
 
 RUN_KEY_FILE = "cell.json"
 """In a cell's run folder: the key and label of the cell whose training the folder holds."""
@@ -203,7 +203,7 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
         "evaluations": {},
     }
     # Held-out training inputs calibrate every chip's loop (ranges, sampling instant).
-    calibration_x = data.x_train[-CALIBRATION_SAMPLES:]
+    calibration_x = data.x_train[-cell.calibration_samples:]
     loop = cell.settle.loop
 
     def quality_of(outputs: torch.Tensor) -> float:

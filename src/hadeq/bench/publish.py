@@ -8,6 +8,14 @@ with what the snapshot gives (the test suite runs it)::
     hadeq bench --suite quick --jobs 2                      # results/quick/
     python -m hadeq.bench.publish results/quick             # snapshot + README
     python -m hadeq.bench.publish --check snapshots/quick   # README == snapshot?
+
+A folder without ``results.json`` that holds the JSON of the scripts in ``benchmarks/``
+(``solvers_default.json``, ``analog.json``, ...; see :mod:`hadeq.bench.perf`) fills the
+section whose marker names ``snapshots/benchmarks``; that folder is itself the snapshot
+(``make benchmarks`` writes into it), so publishing it copies nothing::
+
+    python -m hadeq.bench.publish snapshots/benchmarks
+    python -m hadeq.bench.publish --check snapshots/benchmarks
 """
 
 from __future__ import annotations
@@ -349,20 +357,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Snapshot a bench run and regenerate the README's results section from "
                     "it, or check that the README matches a snapshot.")
     parser.add_argument("folder", help="a results folder (results/quick) or, with --check, "
-                                       "a snapshot folder (snapshots/quick)")
+                                       "a snapshot folder (snapshots/quick); or a folder of "
+                                       "benchmark JSON (snapshots/benchmarks)")
     parser.add_argument("--snapshot", default=None,
-                        help="where to copy the run (default snapshots/<suite>)")
+                        help="where to copy the run (default snapshots/<suite>, "
+                             "snapshots/benchmarks for benchmark JSON)")
     parser.add_argument("--readme", default="README.md", help="the README to rewrite")
     parser.add_argument("--check", action="store_true",
                         help="only compare the README with the snapshot; exit 1 if they differ")
     args = parser.parse_args(argv)
+    from hadeq.bench import perf
+
+    benchmarks = (not os.path.exists(os.path.join(args.folder, "results.json"))
+                  and bool(perf.benchmark_files(args.folder)))
     try:
-        results = load_results(args.folder)
-        source = args.folder if args.check else (
-            args.snapshot or os.path.join("snapshots", results["suite"]))
+        if benchmarks:
+            source = args.folder if args.check else (
+                args.snapshot or os.path.join("snapshots", "benchmarks"))
+            section = perf.benchmarks_section(args.folder, source)
+            suite = os.path.basename(os.path.normpath(source))
+        else:
+            results = load_results(args.folder)
+            source = args.folder if args.check else (
+                args.snapshot or os.path.join("snapshots", results["suite"]))
+            section, suite = readme_section(results, source), results["suite"]
         with open(args.readme, encoding="utf-8") as fh:
             readme = fh.read()
-        updated = replace_section(readme, readme_section(results, source), results["suite"])
+        updated = replace_section(readme, section, suite)
     except (DataError, OSError) as exc:
         print(f"publish: error: {exc}", file=sys.stderr)
         return 2
@@ -371,6 +392,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"publish: {args.readme} does not match {args.folder}; regenerate it with "
                   f"python -m hadeq.bench.publish", file=sys.stderr)
             return 1
+        return 0
+    if benchmarks:
+        perf.snapshot_benchmarks(args.folder, source)
+        write_text_atomic(args.readme, updated)
+        print(f"wrote the benchmarks section of {args.readme} from {source}")
         return 0
     snapshot(args.folder, source)
     write_text_atomic(args.readme, updated)

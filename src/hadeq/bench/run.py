@@ -64,7 +64,7 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
             return Cell(suite=suite.name, task=plan.task, task_options=dict(plan.task_options),
                         role=role, model=model, train=dict(plan.train), physics=physics or {},
                         seed=seed, evaluations=evaluations, measure_solvers=measure_solvers,
-                        settle=settle)
+                        settle=settle, calibration_samples=plan.calibration_samples)
 
         hybrid = dict(plan.hybrid)
         seeds = plan.seeds or suite.seeds
