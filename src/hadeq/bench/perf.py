@@ -14,7 +14,6 @@ here; whether each row meets its target is decided from the numbers::
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shlex
@@ -23,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hadeq.bench.publish import BEGIN, END
+from hadeq.bench.publish import BEGIN, END, read_json
 from hadeq.errors import DataError
 
 # The targets (from the issues that asked for each optimisation): a ratio meets its target
@@ -437,13 +436,7 @@ def benchmark_files(folder: str) -> list[str]:
 def load_benchmark(folder: str, name: str) -> dict[str, Any] | None:
     """``folder/<name>.json``, or None when it is missing."""
     path = os.path.join(folder, f"{name}.json")
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
+    return read_json(path) if os.path.isfile(path) else None
 
 
 def benchmarks_section(folder: str, source: str) -> str:

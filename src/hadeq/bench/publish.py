@@ -332,13 +332,17 @@ def replace_section(readme: str, section: str, suite: str | None = None) -> str:
     return readme[:start] + section + readme[end + len(END):]
 
 
-def load_results(folder: str) -> dict[str, Any]:
-    path = os.path.join(folder, "results.json")
+def read_json(path: str) -> dict[str, Any]:
+    """The JSON object in ``path``; a :class:`DataError` naming it when unreadable."""
     try:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read {path}: {exc}") from None
+
+
+def load_results(folder: str) -> dict[str, Any]:
+    return read_json(os.path.join(folder, "results.json"))
 
 
 def snapshot(results_dir: str, snapshot_dir: str) -> None:

@@ -370,38 +370,42 @@ def _plot_convergence(results: dict[str, Any], path: str) -> None:
 
 
 def _plot_fronts(results: dict[str, Any], path: str) -> None:
-    """Every priced design in the (energy per inference, quality) plane, the Pareto front
-    joined, per task."""
+    """Every priced design in the (energy per inference, quality) plane (top row) and the
+    (latency, quality) plane (bottom row), the Pareto front of each joined, per task."""
     tasks = [(n, t) for n, t in results["tasks"].items() if t.get("fronts")]
     if not tasks:
         return
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 4.6), squeeze=False)
-    for ax, (name, task) in zip(axes[0], tasks, strict=True):
-        fronts = task["fronts"]
-        on = {p["design"] for p in fronts["energy"]}
-        for p in fronts["points"]:
-            digital = p["design"].startswith("digital DEQ")
-            hybrid = p["design"] in (HYBRID, STANDARD)
-            color = "C0" if digital else ("C1" if hybrid else "C2")
-            ax.plot(p["energy_j"], p["quality"], "o" if p["design"] in on else "x",
-                    color=color, ms=6)
-            if not digital or p["design"] in on:
-                ax.annotate(p["design"].replace("digital DEQ ", ""),
-                            (p["energy_j"], p["quality"]), fontsize=6,
-                            xytext=(3, 3), textcoords="offset points")
-        front = fronts["energy"]
-        ax.plot([p["energy_j"] for p in front], [p["quality"] for p in front], "k--", lw=0.8,
-                label="Pareto front (o: on it, x: dominated)")
-        ax.plot([], [], "o", color="C0", label="digital DEQ (solver/precision)")
-        ax.plot([], [], "o", color="C1", label="hybrid DEQs")
-        ax.plot([], [], "o", color="C2", label="baselines")
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # no crowded labels
-        ax.set_xlabel("energy per inference, end to end (J, log scale)")
-        ax.set_ylabel(f"{task['metric']} {direction(task['higher_is_better'])[0]}")
-        ax.set_title(f"{name}: quality against energy (mean over seeds)", fontsize=9)
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    planes = (("energy", "energy_j", "energy per inference, end to end (J, log scale)"),
+              ("latency", "latency_ns", "latency per inference, end to end (ns, log scale)"))
+    fig, axes = plt.subplots(2, len(tasks), figsize=(5.2 * len(tasks), 9.0), squeeze=False)
+    for row, (plane, cost, xlabel) in enumerate(planes):
+        for ax, (name, task) in zip(axes[row], tasks, strict=True):
+            fronts = task["fronts"]
+            points = [p for p in fronts["points"] if p.get(cost) is not None]
+            on = {p["design"] for p in fronts[plane]}
+            for p in points:
+                digital = p["design"].startswith("digital DEQ")
+                hybrid = p["design"] in (HYBRID, STANDARD)
+                color = "C0" if digital else ("C1" if hybrid else "C2")
+                ax.plot(p[cost], p["quality"], "o" if p["design"] in on else "x",
+                        color=color, ms=6)
+                if not digital or p["design"] in on:
+                    ax.annotate(p["design"].replace("digital DEQ ", ""),
+                                (p[cost], p["quality"]), fontsize=6,
+                                xytext=(3, 3), textcoords="offset points")
+            front = fronts[plane]
+            ax.plot([p[cost] for p in front], [p["quality"] for p in front], "k--", lw=0.8,
+                    label="Pareto front (o: on it, x: dominated)")
+            ax.plot([], [], "o", color="C0", label="digital DEQ (solver/precision)")
+            ax.plot([], [], "o", color="C1", label="hybrid DEQs")
+            ax.plot([], [], "o", color="C2", label="baselines and the digital FF network")
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # no crowding
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(f"{task['metric']} {direction(task['higher_is_better'])[0]}")
+            ax.set_title(f"{name}: quality against {plane} (mean over seeds)", fontsize=9)
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     fig.tight_layout()
     _save(fig, path)
 
