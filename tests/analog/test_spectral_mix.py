@@ -19,7 +19,10 @@ from hadeq.models import ConvHybridDEQ, ConvHybridDEQConfig
 
 
 def with_rms(u, rms):
-    """The injection after the model's digital gain: every sample scaled to RMS ``rms``."""
+    """The injection after the model's digital gain: every sample scaled to RMS ``rms``
+    (None: no gain)."""
+    if rms is None:
+        return u
     return u * rms / u.square().mean(dim=(1, 2, 3), keepdim=True).sqrt()
 
 

@@ -19,7 +19,10 @@ TIGHT = DEQConfig(solver_options={"tol": 1e-12, "stop_mode": "abs", "max_iter": 
 
 
 def with_rms(u, rms):
-    """The injection after the model's digital gain: every sample scaled to RMS ``rms``."""
+    """The injection after the model's digital gain: every sample scaled to RMS ``rms``
+    (None: no gain)."""
+    if rms is None:
+        return u
     return u * rms / u.square().mean(dim=(1, 2, 3), keepdim=True).sqrt()
 
 

@@ -16,7 +16,10 @@ TIGHT = DEQConfig(solver_options={"tol": 1e-12, "stop_mode": "abs", "max_iter": 
 
 
 def with_rms(u, rms):
-    """The injection after the model's digital gain: every sample scaled to RMS ``rms``."""
+    """The injection after the model's digital gain: every sample scaled to RMS ``rms``
+    (None: no gain)."""
+    if rms is None:
+        return u
     return u * rms / u.square().mean(dim=1, keepdim=True).sqrt()
 
 
@@ -184,3 +187,15 @@ def test_bad_inputs_are_named():
         HybridDEQConfig(in_features=6, out_features=3, mode="hardware")
     with pytest.raises(hadeq.ConfigError, match=r"hardware='pcm'"):
         HybridDEQConfig(in_features=6, out_features=3, hardware="pcm")
+
+
+def test_the_injection_gain_sets_every_samples_rms_and_can_be_turned_off():
+    m = model()
+    scales = torch.logspace(-2, 2, 7, dtype=torch.float64)[:, None]  # inputs of any scale
+    x = torch.randn(7, 6, dtype=torch.float64) * scales
+    u = m.injection(x)
+    torch.testing.assert_close(u.square().mean(dim=1).sqrt(),
+                               torch.full((7,), 0.5, dtype=torch.float64))
+    plain = model(injection_rms=None)
+    plain.load_state_dict(m.state_dict())
+    torch.testing.assert_close(plain.injection(x), m.stem(x))

@@ -139,7 +139,7 @@ _DIGITS = _plan(
 _FASHION = _plan(
     "fashion_mnist",
     {"kind": "hybrid_deq", "hidden": 64, "stem_hidden": 128},
-    {"epochs": 6, "batch_size": 64, "lr": 3e-3},
+    {"epochs": 5, "batch_size": 64, "lr": 3e-3},
     {"analog_mlp": {"kind": "analog_mlp"}, "ffebm": {"kind": "ffebm"}},
     task_options={"limit_train": 6000, "limit_test": 2000},
     regularizers=True,

@@ -195,12 +195,12 @@ class ConvHybridDEQConfig:
     """Fake quantization of the injection ``u`` (int8-style, one dynamic range per
     sample over all its channels and pixels) before the DACs; None keeps it in float."""
 
-    injection_rms: float | None = 0.5
-    """A digital gain that scales every sample's injection ``u`` to this root mean square
-    over its channels and pixels before the quantization and the DACs, so that the
-    amplifiers work in their linear region (σ′ near 1, where the loop's feedback and
-    noise carry through) whatever scale the stem learns; None leaves ``u`` as the stem
-    outputs it (units then tend to saturate and the core to act feed-forward)."""
+    injection_rms: float | None = None
+    """As :attr:`HybridDEQConfig.injection_rms`, over each sample's channels and pixels;
+    None (the default) leaves ``u`` as the stem outputs it. Off by default for fields:
+    on the quick suite's Darcy task the units already work in their linear region
+    without it (mean σ′ ≈ 0.66–0.79), and with 0.5 physics-aware training lost accuracy
+    (relative L2 0.167 and 0.141 against 0.110 and 0.114 on two seeds)."""
 
     activation: Literal["tanh", "hardtanh"] = "tanh"
     """The amplifier's saturating nonlinearity σ (both are 1-Lipschitz, range [−1, 1])."""
