@@ -25,7 +25,7 @@ bar names the cells running and, per task, the time its remaining cells should t
 
 suites:
   quick       Fashion-MNIST (6k/2k images), Darcy 32², pendulum; small models, 3 seeds (default)
-  full        + Fashion-MNIST, Burgers, more data and epochs, 3 seeds
+  full        digits, all of Fashion-MNIST, Darcy with more data, Burgers, pendulum; 3 seeds
   imagenet32  ImageNet32 at scale: needs --data-path and a GPU (use --dry-run to check)
   scaling     random feedback-dominated cores of n = 32 … 1024 neurons, 3 seeds: energy,
               time and area ratios against n under each energy-model assumption, and the
