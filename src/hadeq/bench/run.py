@@ -282,6 +282,9 @@ def run_suite(suite: SuiteConfig, out_root: str = "results", *, jobs: int = 1,
         "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "wall_time_s": time.perf_counter() - start,
         "cells": {"total": len(cells), "cached": sum(bool(o.get("cached")) for o in outcomes)},
+        # Summed over every cell, cached ones included (their time in the run that made
+        # them): what the suite cost, however many invocations it took.
+        "cell_time_s": sum(float(o.get("wall_time_s", 0.0)) for o in outcomes),
         "config": to_dict(suite),
         "seeds": list(suite.seeds),
         "environment": environment(),
