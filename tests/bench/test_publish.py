@@ -9,7 +9,7 @@ import os
 import pytest
 
 from hadeq.bench import perf
-from hadeq.bench.publish import BEGIN, END, main, replace_section
+from hadeq.bench.publish import BEGIN, END, _cost, main, replace_section
 from hadeq.bench.stats import Interval, disjoint, format_interval, interval95
 from hadeq.errors import DataError
 
@@ -48,6 +48,16 @@ def test_the_generated_section_is_replaced_between_its_markers():
     assert replace_section(two, "Q", "quick").startswith("Q\nmid\n")
     with pytest.raises(DataError, match="suite 'full'"):
         replace_section(two, "F", "full")
+
+
+def test_a_resumed_run_states_its_cache_and_its_time_over_every_invocation():
+    fresh = {"cells": {"total": 43, "cached": 0}, "wall_time_s": 843.5, "cell_time_s": 1500.0}
+    assert _cost(fresh) == "43 cells, 14.1 min wall time"
+    resumed = {"cells": {"total": 74, "cached": 37}, "wall_time_s": 3000.0,
+               "cell_time_s": 9000.0}
+    assert _cost(resumed) == ("74 cells (37 finished by earlier, interrupted invocations and "
+                              "read from the cache), 50.0 min wall time for the last "
+                              "invocation, 2.50 h of cell time in all")
 
 
 @pytest.mark.parametrize("suite", ["quick", "scaling", "benchmarks"])

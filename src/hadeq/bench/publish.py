@@ -223,6 +223,20 @@ def scaling_section(results: dict[str, Any], source: str) -> str:
     ])
 
 
+def _cost(results: dict[str, Any]) -> str:
+    """The cells and the time a run took; for a run resumed from cached cells, also how
+    many came from the cache and the cells' summed time over every invocation."""
+    cells, wall_min = results["cells"], results["wall_time_s"] / 60
+    if not cells["cached"]:
+        return f"{cells['total']} cells, {wall_min:.1f} min wall time"
+    text = (f"{cells['total']} cells ({cells['cached']} finished by earlier, interrupted "
+            f"invocations and read from the cache), {wall_min:.1f} min wall time for the "
+            "last invocation")
+    if "cell_time_s" in results:
+        text += f", {results['cell_time_s'] / 3600:.2f} h of cell time in all"
+    return text
+
+
 def readme_section(results: dict[str, Any], source: str) -> str:
     """The README's generated section for ``results`` (read from ``source``)."""
     if results.get("suite") == "scaling":
@@ -233,8 +247,7 @@ def readme_section(results: dict[str, Any], source: str) -> str:
               "hybrid (physics-aware)", "metric"]
     parts = [
         BEGIN.format(source=source),
-        f"Suite `{results['suite']}`: {results['cells']['total']} cells, "
-        f"{results['wall_time_s'] / 60:.1f} min wall time on {env['cpu_count']} × "
+        f"Suite `{results['suite']}`: {_cost(results)} on {env['cpu_count']} × "
         f"{env['cpu']}, hadeq {env['hadeq']} at commit `{env.get('git_commit') or '?'}`, "
         f"torch {env['libraries']['torch']}. Every entry is mean ± half-width of the 95 % "
         "interval over seeds (Student's t, n stated); ratios pair the digital DEQ and the "

@@ -201,7 +201,9 @@ def run_local(cells: list[Cell], root: str, jobs: int, progress: bool) -> list[d
 
 
 def run_ray(cells: list[Cell], root: str, jobs: int, progress: bool) -> list[dict[str, Any]]:
-    """Run cells as Ray tasks: on the cluster at ``RAY_ADDRESS`` or a local Ray instance.
+    """Run cells as Ray tasks: on the cluster at ``RAY_ADDRESS`` or on a new local Ray
+    instance of ``jobs`` CPUs (even when a local cluster is running: Ray would otherwise
+    join it, and refuse ``jobs``).
 
     Every worker must see ``root`` (a shared file system on a cluster), where cells cache
     their results; each task uses one CPU.
@@ -213,7 +215,7 @@ def run_ray(cells: list[Cell], root: str, jobs: int, progress: bool) -> list[dic
     started = not ray.is_initialized()
     if started:
         address = os.environ.get("RAY_ADDRESS")
-        ray.init(address=address, num_cpus=None if address else jobs,
+        ray.init(address=address or "local", num_cpus=None if address else jobs,
                  include_dashboard=False, log_to_driver=False)
     try:
         remote = ray.remote(num_cpus=1)(run_cell)
