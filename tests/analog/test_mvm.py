@@ -55,6 +55,7 @@ CONFIGS = {
     "dac_clip_only": dict(input_range=0.7, output_range=2.0),
     "dynamic_range": dict(input_bits=6, output_bits=7, output_range=3.0),
     "dynamic_float": dict(output_range=5.0),
+    "wide_adc": dict(input_bits=8, output_bits=8, output_range=1e3),  # nothing clipped
     "no_adc": dict(input_bits=8, input_range=1.0),
     "one_bit": dict(input_bits=1, output_bits=1, output_range=2.0, input_range=1.0),
     "column_scale_weights": dict(weight_bits=4, weight_scale="column", input_bits=8,

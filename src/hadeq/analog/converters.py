@@ -35,6 +35,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from hadeq.analog import fused
 from hadeq.analog.config import HardwareConfig
 from hadeq.analog.quant import abs_max, half_range, quantize_ste, round_levels
 
@@ -68,6 +69,14 @@ def dac(x: Tensor, hw: HardwareConfig) -> tuple[Tensor, Tensor]:
 def dac_levels(x: Tensor, hw: HardwareConfig) -> tuple[Tensor, Tensor | float, float]:
     """``(k, x_range, fs)`` with the DAC output ``x̂ = fs·k`` in FS units; with
     ``input_bits`` ``k`` holds the integer levels of :func:`round_levels`. No gradient."""
+    if hw.input_range is None and hw.input_bits is not None and fused.applies(x) and x.dim() == 2:
+        h_in = half_range(hw.input_bits)
+        if h_in == int(h_in):  # the integer levels of two or more bits
+            data = x.detach().contiguous()
+            k, x_range = torch.empty_like(data), data.new_empty(data.shape[0], 1)
+            fused.dac_dynamic(data.numpy(), fused.const(h_in, data), fused.const(
+                torch.finfo(data.dtype).tiny, data), k.numpy(), x_range.view(-1).numpy())
+            return k, x_range, 1.0 / h_in
     x_range = dac_range(x, hw)
     if isinstance(x_range, Tensor):
         k = x / x_range  # |k| ≤ 1 exactly: nothing to clip

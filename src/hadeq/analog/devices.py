@@ -46,21 +46,26 @@ device's factors with the sign ``σ = ±1`` of ``ŵ`` as ``x = x_mid + σ·x_hal
 (``x_mid, x_half = (x+ ± x−)/2``; at ``ŵ = ±0`` both devices sit at ``ĝ_min`` and either
 may be taken as active), and returns the slope ``∂e/∂ŵ`` with it: the backward is one
 multiplication. Intermediates live in per-thread scratch buffers, so a read allocates
-only the two matrices it returns.
+only the two matrices it returns. On CPU the read runs through the compiled loops of
+:mod:`hadeq.analog.fused` (a few passes over the cells instead of ~50 tensor operations);
+the torch formulation here is their definition and runs everywhere else.
 """
 from __future__ import annotations
 
 import math
 import threading
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from hadeq import constants as C
+from hadeq.analog import fused
 from hadeq.analog.config import DeviceModel, HardwareConfig
 from hadeq.analog.crossbar import from_tiles, to_tiles
-from hadeq.analog.quant import quantize_
+from hadeq.analog.quant import level_step, quantize_
 
 _US_TO_S = 1e-6  # conductance in µS times resistance in Ω gives a dimensionless product
 _LN_2 = math.log(2.0)
@@ -76,13 +81,19 @@ class _Scratch(threading.local):
     def __init__(self) -> None:
         self.buffers: dict[tuple[torch.dtype, torch.device], Tensor] = {}
 
+    def flat(self, count: int, like: Tensor) -> Tensor:
+        """An uninitialised 1-d tensor of ``count`` times the size of ``like``, with its
+        dtype and device, valid until the next request in this thread."""
+        key, size = (like.dtype, like.device), count * like.numel()
+        flat = self.buffers.get(key)
+        if flat is None or flat.numel() < size:
+            flat = self.buffers[key] = like.new_empty(size)
+        return flat[:size]
+
     def take(self, count: int, like: Tensor) -> list[Tensor]:
         """``count`` uninitialised tensors shaped like ``like``, valid until the next
-        ``take`` in this thread."""
-        key, n = (like.dtype, like.device), like.numel()
-        flat = self.buffers.get(key)
-        if flat is None or flat.numel() < count * n:
-            flat = self.buffers[key] = like.new_empty(count * n)
+        request in this thread."""
+        flat, n = self.flat(count, like), like.numel()
         return [flat[i * n:(i + 1) * n].view(like.shape) for i in range(count)]
 
 
@@ -197,6 +208,8 @@ class ProgrammedArray:
         self.statics: dict[str, Tensor] = {}
         self.alpha_pad = (0.0, 0.0)  # the padding's Σ|ĝ+_p − ĝ−_p| and Σ|ĝ+ − ĝ−|
         self.load_pad: Tensor | None = None  # IR drop: the padded columns' loads
+        # The fused kernels' fixed arguments, keyed by the scratch buffer they view.
+        self._kernel_args: tuple[Any, ...] | None = None
 
     # --- programming --------------------------------------------------------------------
     @classmethod
@@ -266,6 +279,8 @@ class ProgrammedArray:
         constant (``α/k`` for ``pcm``), and their slope. Both are fresh tensors; no
         autograd graph is built. The quantizer passes the gradient straight through (and
         ``|W/s| ≤ 1``, so its clip never masks it), so ``∂E/∂W = γ·∂e/∂ŵ``."""
+        if fused.applies(w):
+            return self._read_fused(w.detach().contiguous(), scale)
         (w_hat,) = _SCRATCH.take(1, w)
         torch.div(w, scale, out=w_hat)
         if self.hw.weight_bits is not None:
@@ -275,6 +290,88 @@ class ProgrammedArray:
         else:
             e, slope, gain = self._read_linear(w_hat)
         return e.mul_(scale * gain), slope
+
+    def _read_fused(self, w: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`read` through :mod:`hadeq.analog.fused`: for ``pcm`` the programming
+        pass, ``log2``, the exponents pass, ``exp2`` and the read pass with the
+        compensation's sums; for the others one pass; then the digital gains and the IR
+        drop in one."""
+        hw = self.hw
+        buffer = _SCRATCH.flat(6, w)
+        key = (buffer.data_ptr(), w.numel(), w.dtype)
+        if self._kernel_args is None or self._kernel_args[0] != key:
+            self._kernel_args = (key, *self._fused_arguments(w, buffer))
+        _, statics, law, scratch = self._kernel_args
+        e, slope = torch.empty_like(w), torch.empty_like(w)
+        w_np, e_np, slope_np = w.numpy(), e.numpy(), slope.numpy()
+        load, load_static, pad, w_hat, g_prog, lam, lam_t, factors, factors_t = scratch
+        scale_np = scale.to(w.dtype).reshape(-1).numpy()
+        step = level_step(hw.weight_bits) if hw.weight_bits is not None else 0.0
+        with_load = hw.wire_resistance_ohm > 0.0
+        slope_gain = 1.0
+        if hw.device_model == DeviceModel.PCM:
+            p_mid, p_half, d_mid, d_half, r_mid, r_half, i_mid, i_half, ip_mid, ip_half = statics
+            program, mu, sd, log2_t, q, tiny = law
+            fused.pcm_program(w_np, scale_np, step, self.k, self.g_min, program, tiny, p_mid,
+                              p_half, w_hat.reshape(w_np.shape), g_prog.reshape(w_np.shape),
+                              lam.reshape(w_np.shape))
+            lam_t.log2_()
+            fused.pcm_exponents(w_hat, lam, d_mid, d_half, mu, sd, log2_t, q, factors)
+            factors_t.exp2_()
+            num, den = fused.pcm_finish(w_hat, g_prog, factors, r_mid, r_half, i_mid, i_half,
+                                        ip_mid, ip_half, with_load, hw.drift_compensation,
+                                        e_np.reshape(-1), slope_np.reshape(-1), load)
+            gain = 1.0 / self.k
+            if hw.drift_compensation:
+                alpha = (num + self.alpha_pad[0]) / max(den + self.alpha_pad[1], tiny)
+                slope_gain, gain = alpha, alpha * gain
+            e_gain = scale * gain
+        else:
+            offset = statics[0] if statics else w_np
+            fused.linear_read(w_np, scale_np, step, self.k, offset, bool(statics),
+                              load_static if with_load else w_np, with_load, e_np, slope_np,
+                              load.reshape(w_np.shape))
+            e_gain = scale
+        eps = hw.wire_resistance_ohm * hw.g_max_us * _US_TO_S
+        fused.scale_and_ir_drop(e_np, slope_np, load.reshape(w_np.shape), pad, hw.tile_cols,
+                                eps, e_gain.to(w.dtype).reshape(-1).numpy(), slope_gain)
+        return e, slope
+
+    def _fused_arguments(self, w: Tensor, buffer: Tensor
+                         ) -> tuple[tuple[np.ndarray, ...], tuple[Any, ...], tuple[Any, ...]]:
+        """The kernels' arguments that do not change between reads of weights like ``w``,
+        built on the first fused read and again when the scratch ``buffer`` (six times the
+        size of ``w``) moves: ``(statics, law, scratch)`` — NumPy views of the statics
+        (the programming noise's as ``(out, in)`` matrices, the others flat), the PCM
+        law's constants as :mod:`hadeq.analog.fused` takes them, and flat views of the
+        scratch (load, ŵ, ĝ_p, λ and (D, Q), as arrays and, for ``log2_``/``exp2_``, as
+        tensors) with the idle pairs' and padded columns' loads."""
+        hw, st, n = self.hw, self.statics, w.numel()
+        # The buffer holds the load, ŵ, ĝ_p, λ, then (D, Q) for one exp2 pass.
+        empty = w.new_zeros(0, self.n_in).numpy()
+        law: tuple[Any, ...] = ()
+        if hw.device_model == DeviceModel.PCM:
+            names = ("drift", "read", "idle", "idle_prog")
+            statics = (st["prog_mid"].numpy(), st["prog_half"].numpy(),
+                       *(st[f"{name}_{part}"].numpy().reshape(-1) for name in names
+                         for part in ("mid", "half")))
+            pcm = _PCMLaw.of(hw)
+            (a_mu, b_mu), (a_sd, b_sd) = C.PCM_DRIFT_MU_COEFFS, C.PCM_DRIFT_SIGMA_COEFFS
+            c2, c1, c0 = C.PCM_PROG_NOISE_COEFFS_US
+            a_q, p_q = C.PCM_READ_NOISE_QS_COEFFS
+            law = ((c2, c1 / c2, c0), (a_mu * _LN_2, b_mu, *C.PCM_DRIFT_MU_CLIP),
+                   (a_sd * _LN_2, b_sd, *C.PCM_DRIFT_SIGMA_CLIP), pcm.log2_t,
+                   (math.log2(a_q), p_q, math.log2(C.PCM_READ_NOISE_QS_MAX)),
+                   torch.finfo(w.dtype).tiny)
+        else:
+            statics = (st["offset"].numpy(),) if "offset" in st else ()
+        parts = [buffer[i * n:(i + 1) * n] for i in range(4)]
+        load_static = st["load"].numpy() if "load" in st else empty
+        pad = self.load_pad.numpy() if self.load_pad is not None else empty
+        flat = [t.numpy() for t in parts]
+        scratch = (flat[0], load_static, pad, flat[1], flat[2], flat[3], parts[3],
+                   buffer[4 * n:].numpy(), buffer[4 * n:])
+        return statics, law, scratch
 
     def _read_linear(self, w_hat: Tensor) -> tuple[Tensor, Tensor, float]:
         """``ideal`` and ``gaussian`` devices: ``e = ŵ (+ offset)``, slope ``[ŵ ≠ 0]``."""

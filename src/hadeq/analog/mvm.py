@@ -28,10 +28,14 @@ How the forward keeps the elementwise passes few: the converters run in the leve
 of :mod:`hadeq.analog.converters` (their levels at the integers of ``[−H, H]``,
 ``H = (L − 1)/2``), so rounding is one ``round_`` and every scale — ``1/x_range``,
 ``1/s``, the ADC's ``H/output_range`` and ``σ`` — is folded into the ``α``/``β`` of the
-per-tile ``noise ← β·noise + α·x Eᵀ`` (one ``baddbmm_`` into the noise buffer). The clip masks are
-not stored: the backward recomputes them from the saved pre-clip values inside
-``hardtanh_backward`` (one fused pass that also applies them). The tiles are strided
-views, so nothing is padded or copied per tile.
+per-tile ``noise ← β·noise + α·x Eᵀ`` (one ``baddbmm_`` into the noise buffer). On CPU
+the DAC and the ADC with the row tiles' sum and the output scaling are one compiled pass
+each (:mod:`hadeq.analog.fused`). The clip masks are not stored: the backward recomputes
+them from the saved pre-clip values inside ``hardtanh_backward`` (one fused pass that
+also applies them), and skips them when the ADC clipped nothing (then every tile passes
+the same gradient and the per-tile products are one matmul). The tiles are strided
+views, so nothing is padded or copied per tile; the backward writes each tile's product
+straight into its columns.
 """
 
 from __future__ import annotations
@@ -43,8 +47,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from hadeq.analog import fused
 from hadeq.analog.config import HardwareConfig
 from hadeq.analog.converters import adc_levels, adc_units, dac_levels, standard_normal
+from hadeq.analog.quant import half_range
 
 _hardtanh_backward = torch.ops.aten.hardtanh_backward
 
@@ -72,46 +78,23 @@ def per_cell(gain: Tensor, n_in: int, rows: int) -> Tensor:
     return gain.repeat_interleave(rows, dim=0)[:n_in].t()
 
 
-def _tile_products(a: Tensor, b: Tensor, rows: int) -> list[Tensor]:
-    """``a[r] @ b[:, tile r]`` for ``a (R, M, K)``, ``b (K, in)``, blocked as ``_split``
-    blocks an ``(M, in)`` matrix: the full tiles from one batched matmul (a single BLAS
-    call, which an ``out=`` view would split into one call per tile), the short last
-    tile from one matmul."""
-    blocks = _split(b, rows)
-    n_full = b.shape[1] // rows
-    products = [] if n_full == 0 else [
-        torch.bmm(a[:n_full], blocks[0].transpose(0, 1)).transpose(0, 1)]
-    return [*products, a[-1] @ blocks[-1]] if b.shape[1] % rows else products
+def _tiles(n_in: int, rows: int) -> list[slice]:
+    """The input columns of every row tile (the last one may be shorter)."""
+    return [slice(start, min(start + rows, n_in)) for start in range(0, n_in, rows)]
 
 
-def _assemble(blocks: list[Tensor], others: list[Any], op: Any, shape: tuple[int, int],
-              rows: int) -> Tensor:
-    """The ``shape`` matrix whose column blocks (as in ``_split``) are
-    ``op(block, other, out)``: one elementwise pass that also writes the tile-major
-    matmul results in their final order. When this backward is itself differentiated
-    (``create_graph``) ``out=`` is not allowed: the blocks are concatenated instead."""
+def _per_tile(a: Tensor, b: Tensor, rows: int, out: Tensor) -> Tensor:
+    """The matrix whose column block of tile ``r`` is ``a[r] @ b[:, tile r]``, for
+    ``a (R, M, K)`` and ``b (K, in)``: one matmul per tile, written straight into its
+    columns of ``out`` (BLAS takes the column block as a strided matrix, so nothing is
+    reordered or copied). When this backward is itself differentiated (``create_graph``)
+    ``out=`` is not allowed: the products are concatenated instead."""
+    tiles = _tiles(b.shape[1], rows)
     if torch.is_grad_enabled():
-        return torch.cat([op(blk, other, None).reshape(shape[0], -1)
-                          for blk, other in zip(blocks, others, strict=True)], dim=1)
-    out = blocks[0].new_empty(shape)
-    for blk, other, dest in zip(blocks, others, _split(out, rows), strict=True):
-        op(blk, other, dest)
+        return torch.cat([a[r] @ b[:, cols] for r, cols in enumerate(tiles)], dim=1)
+    for r, cols in enumerate(tiles):
+        torch.mm(a[r], b[:, cols], out=out[:, cols])
     return out
-
-
-def _mask_op(bound: float) -> Any:
-    """``op`` for ``_assemble``: the gradient where ``|x| ≤ bound``, 0 elsewhere."""
-    def op(grad: Tensor, x: Tensor, out: Tensor | None) -> Tensor:
-        if out is None:
-            return _hardtanh_backward(grad, x, -bound, bound)
-        return torch.ops.aten.hardtanh_backward.grad_input(grad, x, -bound, bound,
-                                                           grad_input=out)
-    return op
-
-
-def _mul_op(grad: Tensor, factor: Tensor | float, out: Tensor | None) -> Tensor:
-    """``op`` for ``_assemble``: ``grad · factor``."""
-    return grad * factor if out is None else torch.mul(grad, factor, out=out)
 
 
 class TiledMVM(torch.autograd.Function):
@@ -164,15 +147,26 @@ class TiledMVM(torch.autograd.Function):
             u.add_(offset[:, None, :], alpha=a_out)
 
         # ADC; d = the factor from its output units back to layer units.
-        k = adc_levels(u, hw)
-        d = scale * x_range
-        if hw.output_bits is not None:
-            d = d * lsb
-        y = k[0] if n_tiles == 1 else k.sum(0)
-        y = torch.addcmul(bias, y, d, out=y) if bias is not None else y.mul_(d)
+        h_out = None if hw.output_bits is None else half_range(hw.output_bits)
+        clipped: int | None = None  # tile outputs the ADC clipped; None: not counted
+        if h_out is not None and h_out == int(h_out) and fused.applies(u):
+            y = u.new_empty((n, out))  # the same, in one pass over u
+            clipped = fused.adc_sum(
+                u.numpy(), fused.const(h_out, u), scale.detach().reshape(-1).numpy(),
+                x_range.reshape(-1).numpy() if isinstance(x_range, Tensor)
+                else fused.const(x_range, u), fused.const(lsb, u),
+                u.new_empty(0).numpy() if bias is None else bias.detach().numpy(), y.numpy())
+        else:
+            k = adc_levels(u, hw)
+            d = scale * x_range
+            if hw.output_bits is not None:
+                d = d * lsb
+            y = k[0] if n_tiles == 1 else k.sum(0)
+            y = torch.addcmul(bias, y, d, out=y) if bias is not None else y.mul_(d)
 
         ctx.hw, ctx.x_fs = hw, x_fs
-        ctx.adc_bound = (None if hw.output_range is None
+        # The ADC's clip mask matters to the backward only if it clipped something.
+        ctx.adc_bound = (None if hw.output_range is None or clipped == 0
                          else _outside(hw.output_range * a_out, u.dtype))
         ctx.save_for_backward(x, e, kx, u if ctx.adc_bound is not None else None,
                               x_range if isinstance(x_range, Tensor) else None, gain)
@@ -187,27 +181,20 @@ class TiledMVM(torch.autograd.Function):
         grad_x = grad_e = grad_b = None
         if need_b:
             grad_b = g.sum(0)
+        # Without an ADC clip every tile passes the same gradient g: the per-tile products
+        # are then blocks of one matmul.
+        single = n_in <= rows or ctx.adc_bound is None
         if ctx.adc_bound is not None:
             h = _hardtanh_backward(g, u, -ctx.adc_bound, ctx.adc_bound)  # (R, N, out)
         else:
-            h = g.expand(-(-n_in // rows), *g.shape)
+            h = g[None]
         g_cell = None if gain is None else per_cell(gain, n_in, rows)
-        single = n_in <= rows  # one row tile: plain matmuls, nothing to reorder
         if need_x:
             w_bwd = e if g_cell is None else e * g_cell
             bound = None if hw.input_range is None else _outside(hw.input_range, x.dtype)
-            if single:
-                grad_x = h[0] @ w_bwd
-                if bound is not None:
-                    grad_x = _hardtanh_backward(grad_x, x, -bound, bound)
-            else:
-                products = _tile_products(h, w_bwd, rows)
-                if bound is not None:
-                    grad_x = _assemble(products, _split(x, rows), _mask_op(bound),
-                                       (x.shape[0], n_in), rows)
-                else:
-                    grad_x = _assemble(products, [1.0] * len(products), _mul_op,
-                                       (x.shape[0], n_in), rows)
+            grad_x = h[0] @ w_bwd if single else _per_tile(h, w_bwd, rows, torch.empty_like(x))
+            if bound is not None:
+                grad_x = _hardtanh_backward(grad_x, x, -bound, bound)
         if need_e:
             # x_q = x_range·x̂_q = x_range·x_fs·kx in layer units.
             if hw.input_range is not None:
@@ -219,12 +206,10 @@ class TiledMVM(torch.autograd.Function):
                 # estimator (derivative 1 inside the DAC range, 0 outside).
                 inside = (x.abs() <= hw.input_range) if hw.input_range is not None else 1.0
                 xq, a = xq * a + (x - x.detach()) * inside, 1.0
-            factor: Tensor | float = a if g_cell is None else g_cell * a
-            if single:
-                grad_e = _mul_op(h[0].t() @ xq, factor, None)
-            else:
-                products = _tile_products(h.transpose(1, 2), xq, rows)
-                others = (_split(factor, rows) if isinstance(factor, Tensor)
-                          else [factor] * len(products))
-                grad_e = _assemble(products, others, _mul_op, e.shape, rows)
+            grad_e = (h[0].t() @ xq if single
+                      else _per_tile(h.transpose(1, 2), xq, rows, torch.empty_like(e)))
+            if g_cell is not None:
+                grad_e = grad_e * (g_cell * a if a != 1.0 else g_cell)
+            elif a != 1.0:
+                grad_e = grad_e * a
         return grad_x, grad_e, grad_b, None, None, None, None, None

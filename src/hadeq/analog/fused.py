@@ -1,0 +1,294 @@
+"""Fused CPU kernels of the analog read: the device read of
+:class:`hadeq.analog.devices.ProgrammedArray` and the converters of
+:mod:`hadeq.analog.converters`.
+
+Why. In training the effective weights cannot be cached (the gradient must reach W), so
+every forward evaluates the device model over the whole weight matrix. Written as torch
+operations that is ~50 elementwise passes for ``pcm``, each a separate trip through
+memory (17 ms for a 1024 × 1024 layer on one core, more than the layer's matmuls), and
+the IR drop's prefix sums are two levels of small matrix products. Here the arithmetic
+of every cell runs in a few compiled loops — for ``pcm``: programming, the exponents of
+the drift factor and of the 1/f amplitude, and the read-time conductance with the
+compensation's sums — with the two transcendental steps between them as torch's
+vectorised ``log2_`` and ``exp2_`` passes (written out in a loop they would stop it from
+vectorising); then one pass applies the digital gains and the IR drop (running prefix
+sums). The DAC and the ADC with the row tiles' sum are one pass each.
+
+They compute the formulas of :mod:`hadeq.analog.devices` and
+:mod:`hadeq.analog.converters`, whose torch functions stay the definition: they run
+wherever these kernels do not (other devices and dtypes) and build the programmed
+array's static factors, and the tests check that both give the same results in float64
+(the converters' kernels keep float32 arithmetic in float32 and give the same bits; the
+device read's arithmetic is in float64 for either dtype). Each loop is written so that
+LLVM vectorises it: no branch in the body (clips and indicators are selects), options
+tested outside the loops, per-row factors indexed by an outer loop over rows.
+
+Notation as in :mod:`hadeq.analog.devices`: ``ŵ`` the normalised (and quantized) weight,
+``σ = ±1`` the active device (``copysign(1, ŵ)``), ``x = x_mid + σ·x_half`` a static
+factor of the active device; matrices are ``(out, in)``. The kernels are compiled on
+first use per dtype and cached on disk.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import torch
+
+ENABLED = True
+"""Run CPU tensors through these kernels (a switch for the tests that compare them with
+the torch formulation)."""
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
+
+def applies(t: torch.Tensor) -> bool:
+    """Whether ``t`` is read through these kernels: a float32 or float64 CPU tensor, while
+    :data:`ENABLED`."""
+    return ENABLED and t.device.type == "cpu" and t.dtype in _NUMPY_DTYPES
+
+
+def const(value: float, like: torch.Tensor) -> np.ndarray:
+    """``value`` as a one-element array of ``like``'s dtype: a kernel's constant."""
+    return np.array([value], dtype=_NUMPY_DTYPES[like.dtype])
+
+
+_JIT = {"nogil": True, "cache": True, "error_model": "numpy"}
+# The compensation sums may be reassociated (summed in vector lanes): their order is not
+# the torch formulation's either, and only their ratio matters, to rounding.
+_JIT_SUMS = {**_JIT, "fastmath": {"reassoc"}}
+
+
+@numba.njit(inline="always")
+def _max0(v):  # type: ignore[no-untyped-def]
+    """``clamp_min(v, 0)`` as torch's (NaN stays NaN)."""
+    return 0.0 if v < 0.0 else v
+
+
+@numba.njit(inline="always")
+def _between(v, lo, hi):  # type: ignore[no-untyped-def]
+    """``clamp(v, lo, hi)`` as torch's (NaN stays NaN)."""
+    return lo if v < lo else (hi if v > hi else v)
+
+
+@numba.njit(inline="always")
+def _normalised(w, s, step, inv):  # type: ignore[no-untyped-def]
+    """``Q(w / s)``: the weight quantizer of :func:`hadeq.analog.quant.quantize_` with
+    level spacing ``step = 1/inv`` (none if ``step`` is 0)."""
+    v = w / s
+    q = np.rint((_between(v, -1.0, 1.0) + 1.0) * inv) * step - 1.0
+    return q if step > 0.0 else v
+
+
+# --- the device read ----------------------------------------------------------------------
+@numba.njit(**_JIT)
+def pcm_program(w: np.ndarray, scale: np.ndarray, step: float, k: float, g_min: float,
+                poly: tuple[float, float, float], tiny: float, prog_mid: np.ndarray,
+                prog_half: np.ndarray, w_hat: np.ndarray, g_prog: np.ndarray,
+                lam: np.ndarray) -> None:
+    """Programming of the active device, from the ``(out, in)`` weights ``w``:
+    ``ŵ = Q(w/s)`` into ``w_hat`` (``s`` the row's entry of ``scale``, length 1 or
+    ``out``), ``ĝ_T = ĝ_min + k·|ŵ|``,
+    ``ĝ_p = max(ĝ_T + P(ĝ_T)·prog·ξ_p, 0)`` into ``g_prog`` with
+    ``P(g) = max(c0 + c2·(g + c1/c2)·g, 0)``, ``poly = (c2, c1/c2, c0)``, and
+    ``max(ĝ_p, tiny)`` into ``lam`` (whose ``log2`` the caller takes). Without
+    programming noise ``prog·ξ_p`` is an exact zero and ``ĝ_p = ĝ_T``."""
+    c2, shift, c0 = poly
+    per_row = scale.size > 1
+    inv = 1.0 / step if step > 0.0 else 0.0
+    for r in range(w.shape[0]):
+        s_r = scale[r if per_row else 0]
+        for i in range(w.shape[1]):
+            v = _normalised(w[r, i], s_r, step, inv)
+            w_hat[r, i] = v
+            g = abs(v) * k + g_min
+            a = prog_mid[r, i] + math.copysign(1.0, v) * prog_half[r, i]
+            g = _max0(g + _max0(c0 + c2 * (g + shift) * g) * a)
+            g_prog[r, i] = g
+            lam[r, i] = tiny if g < tiny else g
+
+
+@numba.njit(**_JIT)
+def pcm_exponents(w_hat: np.ndarray, lam2: np.ndarray, drift_mid: np.ndarray,
+                  drift_half: np.ndarray, mu_coef: tuple[float, float, float, float],
+                  sd_coef: tuple[float, float, float, float], log2_t: float,
+                  q_coef: tuple[float, float, float], exponents: np.ndarray) -> None:
+    """The base-2 exponents of the drift factor and of the 1/f amplitude from
+    ``lam2 = log2 max(ĝ_p, tiny)``: ``−|μ_ν + σ_ν·ξ_d|·log2(t/t0)`` into the first half of
+    ``exponents`` and ``min(log2 a_Q − p·lam2, log2 Q_max)`` into the second.
+    ``*_coef = (slope per log2, intercept, clip lo, clip hi)`` of μ_ν and σ_ν,
+    ``q_coef = (log2 a_Q, p, log2 Q_max)``; flat arrays. Without drift ``log2_t`` is 0
+    and the factor ``2^−0`` an exact 1."""
+    a_mu, b_mu, lo_mu, hi_mu = mu_coef
+    a_sd, b_sd, lo_sd, hi_sd = sd_coef
+    log2_a, p, log2_max = q_coef
+    n = w_hat.size
+    for i in range(n):
+        lam = lam2[i]
+        mu = _between(b_mu + a_mu * lam, lo_mu, hi_mu)
+        sd = _between(b_sd + a_sd * lam, lo_sd, hi_sd)
+        xi = drift_mid[i] + math.copysign(1.0, w_hat[i]) * drift_half[i]
+        exponents[i] = -abs(mu + sd * xi) * log2_t
+        q = log2_a - p * lam
+        exponents[n + i] = log2_max if q > log2_max else q
+
+
+@numba.njit(**_JIT_SUMS)
+def pcm_finish(w_hat: np.ndarray, g_prog: np.ndarray, factors: np.ndarray,
+               read_mid: np.ndarray, read_half: np.ndarray, idle_mid: np.ndarray,
+               idle_half: np.ndarray, idle_prog_mid: np.ndarray, idle_prog_half: np.ndarray,
+               with_load: bool, compensate: bool, e: np.ndarray, slope: np.ndarray,
+               load: np.ndarray) -> tuple[float, float]:
+    """From ``ĝ_p`` and ``factors = (D, Q)`` (``2^`` of :func:`pcm_exponents`): the
+    read-time conductance ``F = max(ĝ_p·D·(1 + read·ξ_r·Q), 0)`` of the active device,
+    ``k·e = I_half + σ·(F − I_mid)`` into ``e``, the slope ``D·[F > 0]·[ŵ ≠ 0]`` into
+    ``slope``, the pair load ``F + I_idle`` into ``load`` (if ``with_load``), and the drift
+    compensation's sums ``(Σ|k·e_p|, Σ|k·e|)`` with ``k·e_p = I_p,half + σ·(ĝ_p − I_p,mid)``
+    the programmed pair (if ``compensate``; else zeros); flat arrays. Without read noise
+    ``read·ξ_r`` is an exact zero and ``F = ĝ_p·D``."""
+    n = w_hat.size
+    for i in range(n):
+        s = math.copysign(1.0, w_hat[i])
+        d = factors[i]
+        g = _max0(g_prog[i] * d * ((read_mid[i] + s * read_half[i]) * factors[n + i] + 1.0))
+        e[i] = idle_half[i] + s * (g - idle_mid[i])
+        slope[i] = d if (g > 0.0) & (w_hat[i] != 0.0) else 0.0
+        if with_load:
+            load[i] = g + (idle_mid[i] - s * idle_half[i])
+    num = 0.0
+    den = 0.0
+    if compensate:  # a loop of its own, which vectorises (the fused one does not)
+        for i in range(n):
+            s = math.copysign(1.0, w_hat[i])
+            num += abs(idle_prog_half[i] + s * (g_prog[i] - idle_prog_mid[i]))
+            den += abs(e[i])
+    return num, den
+
+
+@numba.njit(**_JIT)
+def linear_read(w: np.ndarray, scale: np.ndarray, step: float, k: float, offset: np.ndarray,
+                has_offset: bool, load_static: np.ndarray, with_load: bool, e: np.ndarray,
+                slope: np.ndarray, load: np.ndarray) -> None:
+    """``ideal``/``gaussian`` devices: with ``ŵ = Q(w/s)`` as in :func:`pcm_program`,
+    ``e = ŵ (+ offset)``, slope ``[ŵ ≠ 0]`` and the pair load ``k·|ŵ| + load_static``
+    (if ``with_load``)."""
+    per_row = scale.size > 1
+    inv = 1.0 / step if step > 0.0 else 0.0
+    for r in range(w.shape[0]):
+        s_r = scale[r if per_row else 0]
+        for i in range(w.shape[1]):
+            v = _normalised(w[r, i], s_r, step, inv)
+            e[r, i] = v + offset[r, i] if has_offset else v
+            slope[r, i] = 1.0 if v != 0.0 else 0.0
+            if with_load:
+                load[r, i] = abs(v) * k + load_static[r, i]
+
+
+@numba.njit(**_JIT)
+def scale_and_ir_drop(e: np.ndarray, slope: np.ndarray, load: np.ndarray,
+                      load_pad: np.ndarray, cols: int, eps: float, e_gain: np.ndarray,
+                      slope_gain: float) -> None:
+    """``e ← e·gain_r·f``, ``slope ← slope·slope_gain·f`` for ``(out, in)`` matrices, with
+    ``gain_r`` the row's entry of ``e_gain`` (length 1 or ``out``) and ``f = (1 − ε·c)⁺``
+    the IR-drop factor of :meth:`~hadeq.analog.devices.ProgrammedArray._ir_drop`
+    (``f = 1`` if ``eps`` is 0).
+
+    Rows are outputs; each block of ``cols`` rows is one tile's columns and ``load_pad``
+    ``(pad, in)`` the padded columns after the last row. Per block and input ``i``, with
+    ``T`` the block total and ``P_j`` the inclusive prefix sums of the loads,
+    ``c_j = Σ_{k ≤ j} (T − P_{k−1})`` (``P_{−1} = 0``): the suffix sums' prefix sums,
+    accumulated in one running pass after the totals."""
+    n_out, n_in = e.shape
+    per_row = e_gain.size > 1
+    if eps == 0.0:
+        for r in range(n_out):
+            g = e_gain[r if per_row else 0]
+            for i in range(n_in):
+                e[r, i] *= g
+                slope[r, i] *= slope_gain
+        return
+    n_pad = load_pad.shape[0]
+    total = np.empty(n_in, dtype=e.dtype)
+    prev = np.empty(n_in, dtype=e.dtype)
+    acc = np.empty(n_in, dtype=e.dtype)
+    for start in range(0, n_out + n_pad, cols):
+        stop = start + cols
+        total[:] = 0.0
+        for r in range(start, stop):
+            rows = load[r] if r < n_out else load_pad[r - n_out]
+            for i in range(n_in):
+                total[i] += rows[i]
+        prev[:] = 0.0
+        acc[:] = 0.0
+        for r in range(start, min(stop, n_out)):
+            g = e_gain[r if per_row else 0]
+            for i in range(n_in):
+                acc[i] += total[i] - prev[i]
+                f = _max0(1.0 - eps * acc[i])
+                e[r, i] *= g * f
+                slope[r, i] *= slope_gain * f
+                prev[i] += load[r, i]
+
+
+# --- converters (:mod:`hadeq.analog.converters`) ------------------------------------------
+# Their constants come in one-element arrays of the data's dtype, so that float32 data is
+# computed in float32, rounding for rounding as the torch formulation.
+
+@numba.njit(inline="always")
+def _clip(v, h):  # type: ignore[no-untyped-def]
+    """``clamp(v, −h, h)`` as torch's (NaN stays NaN), as selects that vectorise."""
+    return -h if v < -h else (h if v > h else v)
+
+
+@numba.njit(**_JIT)
+def dac_dynamic(x: np.ndarray, h: np.ndarray, tiny: np.ndarray, k: np.ndarray,
+                x_range: np.ndarray) -> None:
+    """The DAC with a dynamic range and ``H = h[0]`` (an integer): per row ``n`` of ``x``
+    ``(N, in)``, ``x_range_n = max(max_i |x_ni|, tiny)`` and the levels
+    ``k_ni = round(clip(x_ni / x_range_n · H, −H, H))``."""
+    hh, lo = h[0], tiny[0]
+    for n in range(x.shape[0]):
+        m = abs(x[n, 0])
+        for i in range(1, x.shape[1]):
+            a = abs(x[n, i])
+            if a > m or a != a:  # NaN propagates, as torch's max does
+                m = a
+        m = max(m, lo)
+        x_range[n] = m
+        for i in range(x.shape[1]):
+            k[n, i] = np.rint(_clip(x[n, i] / m * hh, hh))
+
+
+@numba.njit(**_JIT)
+def adc_sum(u: np.ndarray, h: np.ndarray, scale: np.ndarray, x_range: np.ndarray,
+            lsb: np.ndarray, bias: np.ndarray, y: np.ndarray) -> int:
+    """The ADC with ``H = h[0]`` on tile outputs ``u`` ``(R, N, out)`` in ADC units, the
+    row tiles' levels added and scaled back to layer units:
+    ``y_nj = b_j + Σ_r round(clip(u_rnj, −H, H)) · (s_j·x_range_n)·lsb`` (``scale`` and
+    ``x_range`` of length 1 when shared; ``bias`` empty when there is none). Returns how
+    many ``u`` the clip changed (``|u| > H``)."""
+    per_out, per_row, has_bias = scale.size > 1, x_range.size > 1, bias.size > 0
+    hh, step = h[0], lsb[0]
+    n_tiles, n_out = u.shape[0], u.shape[2]
+    d = np.empty(n_out, dtype=y.dtype)
+    clipped = 0
+    for n in range(u.shape[1]):
+        row = y[n]
+        for r in range(n_tiles):
+            for j in range(n_out):
+                v = u[r, n, j]
+                clipped += (v > hh) | (v < -hh)
+                level = np.rint(_clip(v, hh))
+                row[j] = level if r == 0 else row[j] + level
+        xr = x_range[n if per_row else 0]
+        for j in range(n_out):
+            d[j] = scale[j if per_out else 0] * xr * step
+        if has_bias:
+            for j in range(n_out):
+                row[j] = bias[j] + row[j] * d[j]
+        else:
+            for j in range(n_out):
+                row[j] = row[j] * d[j]
+    return clipped
+

@@ -1,0 +1,84 @@
+"""The compiled CPU kernels (hadeq.analog.fused) against the torch formulation they
+replace on CPU, which stays the definition: the converters give the same bits, the device
+read the same effective weights and slopes to float64 rounding (float32 to its own)."""
+
+import pytest
+import torch
+
+from hadeq.analog import HardwareConfig, fused
+from hadeq.analog.converters import adc_units, dac_levels
+from hadeq.analog.layer import _per_output
+from hadeq.analog.quant import half_range
+
+from .test_device_models import CONFIGS, _layer
+
+
+@pytest.fixture
+def torch_formulation(monkeypatch):
+    """Run the block with the kernels switched off."""
+    def use(enabled):
+        monkeypatch.setattr(fused, "ENABLED", enabled)
+    return use
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_dac_kernel_gives_the_torch_levels_bit_for_bit(dtype, torch_formulation):
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.randn(40, 300, generator=gen) * torch.logspace(-3, 3, 40)[:, None]).to(dtype)
+    x[1] = 0.0  # the range falls back to the smallest normal
+    x[2, 5] = float("nan")
+    x[3, 7] = float("inf")
+    hw = HardwareConfig(input_bits=6, output_bits=8, output_range=4.0)
+    results = []
+    for enabled in (True, False):
+        torch_formulation(enabled)
+        k, x_range, fs = dac_levels(x, hw)
+        results.append((k, torch.as_tensor(x_range).expand(40, 1), fs))
+    (k, r, fs), (k_ref, r_ref, fs_ref) = results
+    assert fs == fs_ref
+    torch.testing.assert_close(r, r_ref, rtol=0, atol=0, equal_nan=True)
+    torch.testing.assert_close(k, k_ref, rtol=0, atol=0, equal_nan=True)
+    assert bool(k[2].isnan().all()) and bool((k[0].abs() <= half_range(6)).all())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("per_output", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+def test_adc_kernel_sums_tiles_and_counts_clips_as_the_torch_formulation(dtype, per_output,
+                                                                         bias):
+    hw = HardwareConfig(input_bits=8, output_bits=7, output_range=3.0, read_noise=0.1)
+    gen = torch.Generator().manual_seed(1)
+    lsb = adc_units(hw)[1]
+    h = half_range(hw.output_bits)
+    u = (torch.randn(3, 50, 20, generator=gen) * 0.7 * h).to(dtype)  # some beyond ±H
+    scale = (torch.rand(20, generator=gen) + 0.5 if per_output else torch.tensor(0.8)).to(dtype)
+    x_range = (torch.rand(50, 1, generator=gen) + 0.1).to(dtype)
+    b = torch.randn(20, generator=gen).to(dtype) if bias else None
+    y = u.new_empty(50, 20)
+    clipped = fused.adc_sum(u.numpy(), fused.const(h, u), scale.reshape(-1).numpy(),
+                            x_range.reshape(-1).numpy(), fused.const(lsb, u),
+                            u.new_empty(0).numpy() if b is None else b.numpy(), y.numpy())
+    levels = u.clamp(-h, h).round().sum(0)
+    ref = levels * (scale * x_range * lsb)
+    ref = ref + b if b is not None else ref
+    assert clipped == int((u.abs() > h).sum()) > 0
+    torch.testing.assert_close(y, ref, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", [name for name in CONFIGS if name != "ideal"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_device_read_matches_the_torch_formulation(name, dtype, torch_formulation):
+    layer, _ = _layer("linear", CONFIGS[name])
+    layer = layer.to(dtype)
+    w = layer.weight.detach()
+    scale = _per_output(layer._weight_scale(w))
+    array = layer._programmed_array(dtype)
+    results = []
+    for enabled in (True, False):
+        torch_formulation(enabled)
+        results.append(array.read(w, scale))
+    tol = {"rtol": 1e-12, "atol": 1e-14} if dtype == torch.float64 else {"rtol": 2e-5,
+                                                                         "atol": 1e-6}
+    for got, expected in zip(*results, strict=True):
+        torch.testing.assert_close(got, expected, **tol)
+
