@@ -60,7 +60,7 @@ def test_a_resumed_run_states_its_cache_and_its_time_over_every_invocation():
                               "invocation, 2.50 h of cell time in all")
 
 
-@pytest.mark.parametrize("suite", ["quick", "scaling", "benchmarks"])
+@pytest.mark.parametrize("suite", ["quick", "full", "scaling", "benchmarks"])
 def test_readme_matches_the_committed_snapshot(monkeypatch, suite):
     monkeypatch.chdir(ROOT)
     assert main(["--check", f"snapshots/{suite}"]) == 0, (
