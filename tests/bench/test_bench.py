@@ -19,6 +19,7 @@ from hadeq.bench.schema import SCHEMA, retention
 from hadeq.bench.suites import SuiteConfig, TaskPlan
 from hadeq.cli.main import main
 from hadeq.energy import calibrated_energy_config, digital_deq_energy, hybrid_deq_energy
+from hadeq.errors import ConfigError
 
 MICRO = SuiteConfig(
     name="micro",
@@ -28,7 +29,7 @@ MICRO = SuiteConfig(
                  train=Frozen({"epochs": 2, "batch_size": 64, "lr": 3e-3,
                                "max_train_samples": 400, "max_test_samples": 120}),
                  baselines=Frozen({"analog_mlp": {"kind": "analog_mlp", "hidden": [32]}}),
-                 regularizers=True),
+                 regularizers=True, train_at_corners=("bits=4,io=4",)),
         TaskPlan(task="pendulum",
                  hybrid=Frozen({"kind": "hybrid_deq", "hidden": 8, "stem_hidden": 16}),
                  train=Frozen({"n_uniform_states": 500, "n_expert_rollouts": 2,
@@ -259,6 +260,33 @@ def test_harsh_corners_report_the_standard_loss_and_what_physics_aware_recovers(
                 assert c["recovered"] == pytest.approx(
                     c["physics_aware_gain"]["mean"] / c["standard_loss"]["mean"])
     assert any(chips_differ)  # the chips are programmed differently
+
+
+def test_a_hybrid_trained_at_a_corner_is_scored_there_against_the_standard_one(micro_run):
+    root, results, _ = micro_run
+    corners = {c["corner"]: c for c in results["tasks"]["digits"]["ablations"]["corners"]}
+    assert "trained_at_corner" not in corners["noise=1.0"]
+    at = corners["bits=4,io=4"]["trained_at_corner"]
+    cell = _cell(root, "digits", "physics_aware@bits=4,io=4")
+    hardware = HardwareConfig.parse(cell["cell"]["model"]["hardware"])
+    assert (hardware.weight_bits, hardware.input_bits, hardware.output_bits) == (4, 4, 4)
+    assert cell["cell"]["model"]["mode"] == "physics_aware"
+    scored = cell["evaluations"]["corner:bits=4,io=4"]
+    assert len(scored["quality_per_chip"]) == 3 and scored["loop"] is not None  # the circuit
+    assert at["quality"]["mean"] == pytest.approx(scored["quality"])
+    digital = _cell(root, "digits", "digital")["evaluations"]
+    standard = digital["corner:bits=4,io=4"]["quality"]
+    loss = digital["ideal"]["quality"] - standard
+    assert at["gain"]["mean"] == pytest.approx(scored["quality"] - standard)
+    assert at["recovered"] == (pytest.approx(at["gain"]["mean"] / loss) if loss > 0 else None)
+    with open(os.path.join(root, "micro", "report.md"), encoding="utf-8") as fh:
+        assert "| trained at the corner | its recovered fraction |" in fh.read()
+
+
+def test_training_at_an_unknown_corner_is_refused_before_any_work():
+    plan = dataclasses.replace(MICRO.tasks[0], train_at_corners=("bits=2",))
+    with pytest.raises(ConfigError, match="train_at_corners"):
+        plan_cells(dataclasses.replace(MICRO, tasks=(plan,)))
 
 
 def _cell(root, task, role):

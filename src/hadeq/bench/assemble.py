@@ -11,7 +11,15 @@ from typing import Any
 
 from hadeq.analog.config import HardwareConfig
 from hadeq.bench.pareto import pareto_front
-from hadeq.bench.schema import DIGITAL, FEEDFORWARD, HYBRID, STANDARD, headline, retention
+from hadeq.bench.schema import (
+    DIGITAL,
+    FEEDFORWARD,
+    HYBRID,
+    STANDARD,
+    headline,
+    retention,
+    trained_at,
+)
 from hadeq.bench.stats import disjoint, interval95
 from hadeq.bench.suites import SuiteConfig, TaskPlan
 from hadeq.energy import (
@@ -426,13 +434,16 @@ def _seed_intervals(digital_cells: list[dict[str, Any]], physics_cells: list[dic
 
 
 def _corners(suite: SuiteConfig, digital_cells: list[dict[str, Any]],
-             physics_cells: list[dict[str, Any]], higher_is_better: bool
+             physics_cells: list[dict[str, Any]], higher_is_better: bool,
+             by_role: dict[str, list[dict[str, Any]]] | None = None
              ) -> list[dict[str, Any]]:
     """Per harsh corner: both hybrids' quality (mean ± 95 % interval over seeds, each
     seed's score the mean over ``suite.corner_chips`` programmed chips), what standard
     training loses against the digital DEQ (its float quality, paired by seed; > 0: a
     loss), the fraction of that loss physics-aware training recovers, and whether the
-    two hybrids' intervals are disjoint."""
+    two hybrids' intervals are disjoint; where ``by_role`` holds hybrids trained at the
+    corner (:func:`~hadeq.bench.schema.trained_at`), the same for them
+    (``trained_at_corner``)."""
     sign = 1.0 if higher_is_better else -1.0
     rows: list[dict[str, Any]] = []
     if not (digital_cells and physics_cells):
@@ -449,7 +460,7 @@ def _corners(suite: SuiteConfig, digital_cells: list[dict[str, Any]],
         gain = [sign * (pa[s] - std[s]) for s in seeds]
         mean_loss = statistics.fmean(loss) if loss else math.nan
         pa_i, std_i = interval95([pa[s] for s in seeds]), interval95([std[s] for s in seeds])
-        rows.append({
+        row = {
             "corner": label, "seeds": seeds, "chips": suite.corner_chips,
             "physics_aware": pa_i.to_dict(),
             "standard": std_i.to_dict(),
@@ -458,7 +469,21 @@ def _corners(suite: SuiteConfig, digital_cells: list[dict[str, Any]],
             "physics_aware_gain": interval95(gain).to_dict(),
             "recovered": (statistics.fmean(gain) / mean_loss
                           if loss and mean_loss > 0 else None),
-        })
+        }
+        at_corner = {c["cell"]["seed"]: c["evaluations"][key]["quality"]
+                     for c in (by_role or {}).get(trained_at(label), [])}
+        paired = [s for s in seeds if s in at_corner]
+        if paired:
+            at_i = interval95([at_corner[s] for s in paired])
+            at_gain = [sign * (at_corner[s] - std[s]) for s in paired]
+            at_loss = statistics.fmean(sign * (ideal[s] - std[s]) for s in paired)
+            row["trained_at_corner"] = {
+                "seeds": paired, "quality": at_i.to_dict(),
+                "gain": interval95(at_gain).to_dict(),
+                "recovered": statistics.fmean(at_gain) / at_loss if at_loss > 0 else None,
+                "separated": disjoint(at_i, interval95([std[s] for s in paired])),
+            }
+        rows.append(row)
     return rows
 
 
@@ -490,7 +515,7 @@ def _ablations(plan: TaskPlan, suite: SuiteConfig, digital_cells: list[dict[str,
             sweep[mode] = [s[0] for s in stats]
             sweep[mode + "_std"] = [s[1] for s in stats]
         out[key] = sweep
-    corners = _corners(suite, digital_cells, physics_cells, higher_is_better)
+    corners = _corners(suite, digital_cells, physics_cells, higher_is_better, by_role)
     if corners:
         out["corners"] = corners
     regs = []

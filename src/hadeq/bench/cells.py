@@ -25,7 +25,7 @@ import torch
 import hadeq
 from hadeq.analog import HardwareConfig
 from hadeq.bench import measure
-from hadeq.bench.schema import FEEDFORWARD
+from hadeq.bench.schema import FEEDFORWARD, TRAINED_AT
 from hadeq.bench.suites import CALIBRATION_SAMPLES
 from hadeq.errors import ConfigError
 from hadeq.io import write_json_atomic
@@ -86,6 +86,13 @@ class Cell:
     @property
     def label(self) -> str:
         return f"{self.task}/{self.role}/seed{self.seed}"
+
+    @property
+    def as_circuit(self) -> bool:
+        """Whether the hybrid is scored as the circuit runs (its chip's loop calibrated,
+        read at ``t_s``): DEQs that measure their solvers, and hybrids trained at a corner
+        (which measure none: their settling is not priced)."""
+        return self.measure_solvers or self.role.startswith(TRAINED_AT)
 
 
 RUN_KEY_FILE = "cell.json"
@@ -220,7 +227,7 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
         return calibrations[key]
 
     for ev in cell.evaluations:
-        physical = cell.measure_solvers and not ev.hardware.is_exact
+        physical = cell.as_circuit and not ev.hardware.is_exact
         per_chip = []
         for chip_seed in measure.chip_seeds(cell.seed, ev.chips):
             per_chip.append(evaluate_model(
@@ -249,7 +256,7 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
             chip.adopt_loop_calibration(calibrated(ev.hardware))
             entry["sampling_curve"] = measure.sampling_curve(chip, data.x_test, quality_of,
                                                              seed=cell.seed)
-    if not cell.measure_solvers and cell.role != FEEDFORWARD:
+    if not cell.as_circuit and cell.role != FEEDFORWARD:
         result["energy"] = measure.baseline_energy(model, data.x_test[:256], cell.settle,
                                                    cell.seed)
     if cell.measure_solvers:

@@ -79,7 +79,7 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
         return calibrations[key]
 
     for ev in cell.evaluations:
-        physical = cell.measure_solvers and not ev.hardware.is_exact
+        physical = cell.as_circuit and not ev.hardware.is_exact
         chips, returns = [], []
         for chip_seed in measure.chip_seeds(cell.seed, ev.chips):
             chips.append(on_hardware(model, ev.hardware, chip_seed))
@@ -108,7 +108,7 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
                 entry["sampling_curve"] = measure.sampling_curve_of_runs(
                     chip, lambda run: rollouts(run, CURVE_EPISODES).mean_return)
         result["evaluations"][ev.label] = entry
-    if not cell.measure_solvers and cell.role != FEEDFORWARD:
+    if not cell.as_circuit and cell.role != FEEDFORWARD:
         result["energy"] = measure.baseline_energy(model, _probe_observations(256, cell.seed),
                                                    cell.settle, cell.seed)
     if cell.measure_solvers:

@@ -27,12 +27,12 @@ from hadeq.bench.cells import (
 from hadeq.bench.environment import environment
 from hadeq.bench.measure import Settling
 from hadeq.bench.report import write_report
-from hadeq.bench.schema import FEEDFORWARD, SCHEMA
+from hadeq.bench.schema import FEEDFORWARD, SCHEMA, trained_at
 from hadeq.bench.suites import SuiteConfig, TaskPlan
 from hadeq.energy import EnergyConfig, calibrated_energy_config, calibration_report
 from hadeq.errors import ConfigError
 from hadeq.io import check_output_dir, write_json_atomic
-from hadeq.validation import to_dict
+from hadeq.validation import check_choice, to_dict
 
 Executor = Callable[[list[Cell], str, int, bool], list[dict[str, Any]]]
 
@@ -40,7 +40,8 @@ Executor = Callable[[list[Cell], str, int, bool], list[dict[str, Any]]]
 def plan_cells(suite: SuiteConfig) -> list[Cell]:
     """Every cell of ``suite``: per task and seed, the digitally trained DEQ, the
     physics-aware hybrid, the feed-forward control (the DEQ without feedback, trained
-    digitally) and each baseline; per task, one cell per regularizer."""
+    digitally), each baseline and a hybrid trained at each of the task's
+    ``train_at_corners``; per task, one cell per regularizer."""
     headline = dict(suite.headline_hardware)
     chip = HardwareConfig.parse(headline, "headline_hardware")
     tol = adc_half_lsb(chip.output_bits) if suite.settle_tol is None else suite.settle_tol
@@ -57,6 +58,8 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
         corners = tuple(Evaluation(f"corner:{label}", chip.replace(**dict(fields)),
                                    episodes=sweep_episodes, chips=suite.corner_chips)
                         for label, fields in suite.corners.items())
+        for label in plan.train_at_corners:
+            check_choice("train_at_corners", label, list(suite.corners))
 
         def cell(role: str, model: dict[str, Any], seed: int, evaluations: tuple[Evaluation, ...],
                  measure_solvers: bool, physics: dict[str, Any] | None = None,
@@ -81,6 +84,11 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
             for name, model in plan.baselines.items():
                 cells.append(cell(name, {**dict(model), "hardware": headline}, seed, (head,),
                                   False))
+            for label in plan.train_at_corners:
+                corner = next(ev for ev in corners if ev.label == f"corner:{label}")
+                cells.append(cell(trained_at(label),
+                                  {**hybrid, "hardware": {**headline, **suite.corners[label]},
+                                   "mode": "physics_aware"}, seed, (corner,), False))
         if plan.regularizers:
             for term, weight in suite.regularizer_weights.items():
                 cells.append(cell(f"reg:{term}",

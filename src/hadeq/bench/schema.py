@@ -68,6 +68,15 @@ FEEDFORWARD = "feedforward_control"
 """The same stem, injection and head with the loop's feedback held at zero, trained
 digitally: what the task gets without the equilibrium."""
 
+TRAINED_AT = "physics_aware@"
+"""Role prefix of a hybrid trained physics-aware at a harsh corner's chip (the corner's
+label follows) and scored there: what training for the chip it will run on recovers."""
+
+
+def trained_at(corner: str) -> str:
+    """The role of the hybrid trained at ``corner`` (a label of ``SuiteConfig.corners``)."""
+    return TRAINED_AT + corner
+
 
 def retention(hybrid: float, digital: float, higher_is_better: bool) -> float:
     """Quality kept by the hybrid relative to the digital DEQ (see the module docstring)."""
