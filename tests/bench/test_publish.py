@@ -55,9 +55,9 @@ def test_a_resumed_run_states_its_cache_and_its_time_over_every_invocation():
     assert _cost(fresh) == "43 cells, 14.1 min wall time"
     resumed = {"cells": {"total": 74, "cached": 37}, "wall_time_s": 3000.0,
                "cell_time_s": 9000.0}
-    assert _cost(resumed) == ("74 cells (37 finished by earlier, interrupted invocations and "
-                              "read from the cache), 50.0 min wall time for the last "
-                              "invocation, 2.50 h of cell time in all")
+    assert _cost(resumed) == ("74 cells (37 finished by earlier invocations and read from "
+                              "the cache), 50.0 min wall time for the last invocation, "
+                              "2.50 h of cell time in all")
 
 
 @pytest.mark.parametrize("suite", ["quick", "full", "scaling", "benchmarks"])

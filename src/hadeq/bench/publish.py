@@ -239,7 +239,7 @@ def _cost(results: dict[str, Any]) -> str:
     cells, wall_min = results["cells"], results["wall_time_s"] / 60
     if not cells["cached"]:
         return f"{cells['total']} cells, {wall_min:.1f} min wall time"
-    text = (f"{cells['total']} cells ({cells['cached']} finished by earlier, interrupted "
+    text = (f"{cells['total']} cells ({cells['cached']} finished by earlier "
             f"invocations and read from the cache), {wall_min:.1f} min wall time for the "
             "last invocation")
     if "cell_time_s" in results:
