@@ -18,7 +18,7 @@ test: setup
 	$(PYTHON) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff check src tests benchmarks scripts examples
 
 bench-solvers: setup
 	$(PYTHON) benchmarks/solvers.py --out results/benchmarks/solvers.json

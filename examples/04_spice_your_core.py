@@ -8,8 +8,9 @@ and per neuron two behavioural op-amps of the energy model's bandwidth and bias 
 transimpedance amplifier and a tanh row driver) around an R·C — as a netlist, runs a
 transient from a = 0 in ngspice, and compares its equilibrium, trajectory, settling time
 and energy with hadeq's fixed point, its loop integrator of
-τ·da/dt = −a + W·tanh(a) + u + b, and its energy model. Use a trained core's ``W`` (``model.core.effective_weight()``), its
-injection ``u`` for one sample and its bias ``b``; here a random contraction stands in.
+τ·da/dt = −a + W·tanh(a) + u + b, and its energy model. Use a trained core's ``W``
+(``model.core.effective_weight()``), its injection ``u`` for one sample and its bias
+``b``; here a random contraction stands in.
 Needs the ``ngspice`` program (Debian package ``ngspice``).
 """
 

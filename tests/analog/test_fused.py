@@ -2,11 +2,15 @@
 replace on CPU, which stays the definition: the converters give the same bits, the device
 read the same effective weights and slopes to float64 rounding (float32 to its own)."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from hadeq.analog import HardwareConfig, fused
-from hadeq.analog.converters import adc_units, dac_levels
+from hadeq.analog.converters import adc_units, dac_levels, standard_normal
 from hadeq.analog.layer import _per_output
 from hadeq.analog.quant import half_range
 
@@ -82,3 +86,52 @@ def test_device_read_matches_the_torch_formulation(name, dtype, torch_formulatio
     for got, expected in zip(*results, strict=True):
         torch.testing.assert_close(got, expected, **tol)
 
+
+
+# --- the read noise's normal draws --------------------------------------------------------
+def test_ziggurat_layers_close_at_the_top():
+    """Every layer has the same area V, and the top one ends at the peak f(0) = 1."""
+    x, ratio, f = fused.ZIGGURAT
+    r = x[1]
+    area = r * math.exp(-0.5 * r * r) + math.sqrt(math.pi / 2) * math.erfc(r / math.sqrt(2))
+    assert x[0] * f[1] == pytest.approx(area, rel=1e-12)  # the base with its tail
+    widths = x[1:256] * (f[2:257] - f[1:256])  # layer i: x_i × (f(x_{i+1}) − f(x_i))
+    np.testing.assert_allclose(widths, area, rtol=1e-9)
+    assert x[256] == 0.0 and f[256] == 1.0 and np.all(np.diff(x[1:]) < 0)
+    np.testing.assert_allclose(ratio, x[1:] / x[:-1])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_read_noise_draws_are_standard_normal(dtype):
+    """Two million draws against N(0, 1): Kolmogorov–Smirnov, the first four moments and
+    the mass of both tails, well beyond the ziggurat's tail start R ≈ 3.65 (the tail and
+    wedge branches are the rare ones)."""
+    n = 2_000_001  # odd: the last draw has no partner
+    xi = standard_normal((n,), torch.empty(0, dtype=dtype), torch.Generator().manual_seed(3))
+    assert xi.dtype == dtype and xi.shape == (n,)
+    v = xi.double().numpy()
+    assert np.isfinite(v).all()
+    assert stats.kstest(v, "norm").pvalue > 1e-3
+    se = 1 / math.sqrt(n)
+    assert abs(v.mean()) < 5 * se
+    assert abs(v.var() - 1) < 5 * math.sqrt(2) * se
+    assert abs(stats.skew(v)) < 5 * math.sqrt(6) * se
+    assert abs(stats.kurtosis(v)) < 5 * math.sqrt(24) * se
+    for t in (2.0, 3.0, 3.65, 4.0):
+        p = 2 * stats.norm.sf(t)
+        assert abs((np.abs(v) > t).mean() - p) < 5 * math.sqrt(p / n)
+    # Neighbours (the two halves of one 64-bit output) are uncorrelated.
+    assert abs(np.corrcoef(v[:-1:2], v[1::2])[0, 1]) < 5 * math.sqrt(2) * se
+
+
+def test_read_noise_draws_follow_the_generator():
+    like = torch.empty(0)
+
+    def draw(seed):
+        return standard_normal((3, 50, 7), like, torch.Generator().manual_seed(seed))
+
+    assert torch.equal(draw(1), draw(1))
+    assert not torch.equal(draw(1), draw(2))
+    gen = torch.Generator().manual_seed(1)
+    first, second = standard_normal((100,), like, gen), standard_normal((100,), like, gen)
+    assert not torch.equal(first, second)  # each draw advances the generator

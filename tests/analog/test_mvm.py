@@ -7,7 +7,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from hadeq.analog import AnalogConv2d, AnalogLinear, HardwareConfig
-from hadeq.analog.converters import adc, adc_levels, adc_units, dac, dac_levels
+from hadeq.analog.converters import (
+    adc,
+    adc_levels,
+    adc_units,
+    dac,
+    dac_levels,
+    standard_normal,
+)
 from hadeq.analog.quant import level_step, quantize_ste, round_levels
 
 
@@ -35,7 +42,7 @@ def reference_matmul(layer, x, generator=None):
         y = y * (1.0 + hw.gain_mismatch * amp[0])[:, None, :]
         y = y + (hw.offset_mismatch * amp[1])[:, None, :]
     if hw.read_noise > 0.0:
-        y = y + hw.read_noise * torch.randn(y.shape, generator=generator, dtype=y.dtype)
+        y = y + hw.read_noise * standard_normal(y.shape, y, generator)
     if hw.output_bits is not None and hw.output_range is not None:
         y = quantize_ste(y * (1.0 / hw.output_range), hw.output_bits) * hw.output_range
     elif hw.output_range is not None:

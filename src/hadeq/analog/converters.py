@@ -109,8 +109,15 @@ def amplifier_errors(xi: Tensor, hw: HardwareConfig, dtype: torch.dtype
 def standard_normal(shape: tuple[int, ...] | torch.Size, like: Tensor,
                     generator: torch.Generator | None) -> Tensor:
     """``ξ ~ N(0, 1)`` of ``shape`` with the dtype and device of ``like``: the fresh read
-    noise, ``read_noise·ξ`` in FS units."""
-    return torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
+    noise, ``read_noise·ξ`` in FS units. On CPU (float32/float64) drawn by
+    :func:`hadeq.analog.fused.normal_fill` from one 62-bit seed that ``generator`` draws
+    (cheaper than ``torch.randn``'s CPU normals); elsewhere ``torch.randn``."""
+    if not fused.applies(like):
+        return torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
+    out = torch.empty(shape, dtype=like.dtype)
+    seed = int(torch.randint(1 << 62, (1,), generator=generator))
+    fused.normal_fill(out.numpy().reshape(-1), seed, *fused.ZIGGURAT)
+    return out
 
 
 def add_read_noise(v: Tensor, hw: HardwareConfig, generator: torch.Generator | None

@@ -305,7 +305,7 @@ class ProgrammedArray:
         e, slope = torch.empty_like(w), torch.empty_like(w)
         w_np, e_np, slope_np = w.numpy(), e.numpy(), slope.numpy()
         load, load_static, pad, w_hat, g_prog, lam, lam_t, factors, factors_t = scratch
-        scale_np = scale.to(w.dtype).reshape(-1).numpy()
+        scale_np = scale.detach().numpy().reshape(-1).astype(w_np.dtype, copy=False)
         step = level_step(hw.weight_bits) if hw.weight_bits is not None else 0.0
         with_load = hw.wire_resistance_ohm > 0.0
         slope_gain = 1.0
@@ -325,16 +325,16 @@ class ProgrammedArray:
             if hw.drift_compensation:
                 alpha = (num + self.alpha_pad[0]) / max(den + self.alpha_pad[1], tiny)
                 slope_gain, gain = alpha, alpha * gain
-            e_gain = scale * gain
+            e_gain = scale_np * gain
         else:
             offset = statics[0] if statics else w_np
             fused.linear_read(w_np, scale_np, step, self.k, offset, bool(statics),
                               load_static if with_load else w_np, with_load, e_np, slope_np,
                               load.reshape(w_np.shape))
-            e_gain = scale
+            e_gain = scale_np
         eps = hw.wire_resistance_ohm * hw.g_max_us * _US_TO_S
         fused.scale_and_ir_drop(e_np, slope_np, load.reshape(w_np.shape), pad, hw.tile_cols,
-                                eps, e_gain.to(w.dtype).reshape(-1).numpy(), slope_gain)
+                                eps, e_gain, slope_gain)
         return e, slope
 
     def _fused_arguments(self, w: Tensor, buffer: Tensor

@@ -335,10 +335,25 @@ class AnalogMVM(nn.Module):
         if hw.is_exact:
             return F.linear(x, self.weight_matrix(), bias)
         generator = generator if generator is not None else self.read_generator
-        e, scale = self._effective_operands()
-        gain, offset = amplifier_errors(self.xi_amplifiers[..., : self.mvm_out], hw, x.dtype)
+        param: Tensor = self.weight  # type: ignore[assignment]
+        read = None
+        if self._ideal_devices() or not (torch.is_grad_enabled() and param.requires_grad):
+            e, scale = self._effective_operands()
+        else:
+            # Training on a device model: the MVM's backward applies the read's slope
+            # (TiledMVM's ``read``), the same gradient as through _DeviceRead.
+            e = self.weight_matrix()
+            scale = self._weight_scale(e)
+            with torch.no_grad():
+                read = self._programmed_array(e.dtype).read(e, _per_output(scale))
+            if e.dtype != x.dtype:
+                read = (read[0].to(x.dtype), read[1].to(x.dtype))
+        gain = offset = None
+        if hw.gain_mismatch > 0.0 or hw.offset_mismatch > 0.0:
+            xi = self.xi_amplifiers[..., : self.mvm_out]
+            gain, offset = amplifier_errors(xi, hw, x.dtype)
         return TiledMVM.apply(x, e.to(x.dtype), bias, scale.to(x.dtype), gain, offset, hw,
-                              generator)
+                              generator, read)
 
 
 class _DeviceRead(torch.autograd.Function):

@@ -103,14 +103,25 @@ class TiledMVM(torch.autograd.Function):
 
     ``e`` is differentiable (the float weight, or any differentiable function of it);
     ``scale`` (0-d or ``(out,)``), ``gain = 1 + γ`` and ``offset = o`` (both ``(R, out)``
-    or None) are constants. The read noise is one ``randn((R, N, out))`` draw from
+    or None) are constants. The read noise is one ``standard_normal((R, N, out))`` draw from
     ``generator``, as in the elementwise formulation.
+
+    ``read = (E, ∂E/∂e)``, optional: the effective weight computed from ``e`` elementwise
+    (a device read, :meth:`hadeq.analog.devices.ProgrammedArray.read`) and its slope. The
+    forward then computes with ``E`` and the backward returns ``∂L/∂E·∂E/∂e`` for ``e``:
+    the device read's chain rule done here, in place on the fresh ``∂L/∂E``, instead of
+    in an autograd node of its own (one node, one weight-sized product and buffer fewer
+    per training step).
     """
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, e: Tensor, bias: Tensor | None,  # type: ignore[override]
                 scale: Tensor, gain: Tensor | None, offset: Tensor | None,
-                hw: HardwareConfig, generator: torch.Generator | None) -> Tensor:
+                hw: HardwareConfig, generator: torch.Generator | None,
+                read: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        w, slope = e, None
+        if read is not None:
+            e, slope = read
         (n, n_in), out, rows = x.shape, e.shape[0], hw.tile_rows
         n_tiles = -(-n_in // rows)
         # DAC: kx·x_fs = x̂_q, the DAC output in FS units.
@@ -169,12 +180,17 @@ class TiledMVM(torch.autograd.Function):
         ctx.adc_bound = (None if hw.output_range is None or clipped == 0
                          else _outside(hw.output_range * a_out, u.dtype))
         ctx.save_for_backward(x, e, kx, u if ctx.adc_bound is not None else None,
-                              x_range if isinstance(x_range, Tensor) else None, gain)
+                              x_range if isinstance(x_range, Tensor) else None, gain, slope,
+                              w if slope is not None else None)
         return y
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        x, e, kx, u, x_range_t, gain = ctx.saved_tensors
+        x, e, kx, u, x_range_t, gain, slope, w = ctx.saved_tensors
+        if slope is not None and torch.is_grad_enabled():
+            # Differentiated again: E's first-order dependence on the weights (slope
+            # constant, as the device read's own backward has it).
+            e = e + (w - w.detach()) * slope
         hw: HardwareConfig = ctx.hw
         n_in, rows = x.shape[1], hw.tile_rows
         need_x, need_e, need_b = ctx.needs_input_grad[:3]
@@ -212,4 +228,7 @@ class TiledMVM(torch.autograd.Function):
                 grad_e = grad_e * (g_cell * a if a != 1.0 else g_cell)
             elif a != 1.0:
                 grad_e = grad_e * a
-        return grad_x, grad_e, grad_b, None, None, None, None, None
+            if slope is not None:
+                # grad_e is this backward's own buffer unless it is itself differentiated.
+                grad_e = grad_e * slope if torch.is_grad_enabled() else grad_e.mul_(slope)
+        return grad_x, grad_e, grad_b, None, None, None, None, None, None
