@@ -40,7 +40,8 @@ MICRO = SuiteConfig(
     seeds=(0,),
     weight_bits=(4, 8),
     read_noise=(0.01, 0.1),
-    corners=Frozen({"noise=1.0": Frozen({"read_noise": 1.0}),
+    corners=Frozen({"snr=20dB": Frozen({"mvm_snr_db": 20.0}),
+                    "noise=1.0": Frozen({"read_noise": 1.0}),
                     "bits=4,io=4": Frozen({"weight_bits": 4, "input_bits": 4,
                                            "output_bits": 4})}),
     regularizer_weights=Frozen({"sparsity": 1e-2}),
@@ -240,7 +241,7 @@ def test_harsh_corners_report_the_standard_loss_and_what_physics_aware_recovers(
     chips_differ = []
     for name, task in results["tasks"].items():
         corners = {c["corner"]: c for c in task["ablations"]["corners"]}
-        assert set(corners) == {"noise=1.0", "bits=4,io=4"}
+        assert set(corners) == {"snr=20dB", "noise=1.0", "bits=4,io=4"}
         sign = 1 if task["higher_is_better"] else -1
         for label, c in corners.items():
             digital = task["models"]["digital_deq"]
@@ -284,9 +285,35 @@ def test_a_hybrid_trained_at_a_corner_is_scored_there_against_the_standard_one(m
 
 
 def test_training_at_an_unknown_corner_is_refused_before_any_work():
-    plan = dataclasses.replace(MICRO.tasks[0], train_at_corners=("bits=2",))
-    with pytest.raises(ConfigError, match="train_at_corners"):
-        plan_cells(dataclasses.replace(MICRO, tasks=(plan,)))
+    # snr=20dB is known, but its read noise exists only once a model is trained.
+    for label in ("bits=2", "snr=20dB"):
+        plan = dataclasses.replace(MICRO.tasks[0], train_at_corners=(label,))
+        with pytest.raises(ConfigError, match="train_at_corners"):
+            plan_cells(dataclasses.replace(MICRO, tasks=(plan,)))
+
+
+def test_the_snr_corner_scores_each_model_where_its_crossbar_has_that_snr(micro_run):
+    """The read noise is found per trained model; the cell records how, and the corners
+    table carries it; the other corners keep their fixed hardware."""
+    root, results, _ = micro_run
+    for name, task in results["tasks"].items():
+        row = next(c for c in task["ablations"]["corners"] if c["corner"] == "snr=20dB")
+        found = {}
+        for role, side in (("digital", "standard"), ("physics_aware", "physics_aware")):
+            entry = _cell(root, name, role)["evaluations"]["corner:snr=20dB"]
+            cal = entry["snr_calibration"]
+            assert cal["target_db"] == 20.0
+            if cal["reachable"]:
+                assert abs(cal["snr_db"] - 20.0) <= 0.25 and cal["read_noise"] > 0.0
+                assert cal["static_snr_db"] > 20.0
+            else:
+                assert cal["read_noise"] == 0.0 and cal["static_snr_db"] <= 20.0
+            found[side] = cal["read_noise"]
+            assert "snr_calibration" not in _cell(root, name, role)["evaluations"][
+                "corner:noise=1.0"]
+        assert row["read_noise"] == pytest.approx(found)
+    with open(os.path.join(root, "micro", "report.md"), encoding="utf-8") as fh:
+        assert "`snr=20dB`: the read noise at which each trained model's core" in fh.read()
 
 
 def _cell(root, task, role):

@@ -470,6 +470,15 @@ def _corners(suite: SuiteConfig, digital_cells: list[dict[str, Any]],
             "recovered": (statistics.fmean(gain) / mean_loss
                           if loss and mean_loss > 0 else None),
         }
+        found = {side: [c["evaluations"][key]["snr_calibration"] for c in cells
+                        if "snr_calibration" in c["evaluations"][key]]
+                 for side, cells in (("standard", digital_cells),
+                                     ("physics_aware", physics_cells))}
+        if all(found.values()):
+            # A corner of given SNR: the read noise found per model (mean over seeds).
+            row["read_noise"] = {side: statistics.fmean(f["read_noise"] for f in cals)
+                                 for side, cals in found.items()}
+            row["snr_reached"] = all(f["reachable"] for cals in found.values() for f in cals)
         at_corner = {c["cell"]["seed"]: c["evaluations"][key]["quality"]
                      for c in (by_role or {}).get(trained_at(label), [])}
         paired = [s for s in seeds if s in at_corner]

@@ -52,6 +52,20 @@ class Evaluation:
     """Programmed chips the cell is scored on (:func:`hadeq.bench.measure.chip_seeds`;
     chip 0 is the cell's own); ``quality`` is their mean, ``quality_per_chip`` each
     one's."""
+    snr_target_db: float | None = None
+    """Score where the trained model's core crossbar SNR on its chip is this many dB:
+    ``hardware``'s read noise is replaced by the one found by
+    :func:`hadeq.bench.measure.read_noise_for_snr` (recorded as ``snr_calibration``).
+    DEQ models only."""
+
+    def resolved(self, model: Any, x: torch.Tensor, seed: int
+                 ) -> tuple[HardwareConfig, dict[str, Any] | None]:
+        """``(chip, calibration)``: the hardware to score ``model`` on, and how its read
+        noise was found (None unless :attr:`snr_target_db` is set)."""
+        if self.snr_target_db is None:
+            return self.hardware, None
+        found = measure.read_noise_for_snr(model, x, self.hardware, self.snr_target_db, seed)
+        return self.hardware.replace(read_noise=found["read_noise"]), found
 
 
 @dataclass(frozen=True)
@@ -227,13 +241,14 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
         return calibrations[key]
 
     for ev in cell.evaluations:
-        physical = cell.as_circuit and not ev.hardware.is_exact
+        hardware, snr_calibration = ev.resolved(model, data.x_test[:256], cell.seed)
+        physical = cell.as_circuit and not hardware.is_exact
         per_chip = []
         for chip_seed in measure.chip_seeds(cell.seed, ev.chips):
             per_chip.append(evaluate_model(
-                model, task, data.x_test, data.y_test, hardware=ev.hardware, seed=chip_seed,
+                model, task, data.x_test, data.y_test, hardware=hardware, seed=chip_seed,
                 loop=loop if physical else None,
-                calibration=calibrated(ev.hardware, chip_seed) if physical else None))
+                calibration=calibrated(hardware, chip_seed) if physical else None))
         scored = per_chip[0]
         qualities = [float(s["metrics"][task.primary_metric]) for s in per_chip]
         entry = result["evaluations"][ev.label] = {
@@ -245,15 +260,17 @@ def _train_and_measure(cell: Cell, task: Any, run_dir: str) -> dict[str, Any]:
         }
         if ev.chips > 1:
             entry["quality_per_chip"] = qualities
+        if snr_calibration is not None:
+            entry["snr_calibration"] = snr_calibration
         if ev.reference and cell.measure_solvers:
-            entry.update(measure.core_snr(model, data.x_test[:256], ev.hardware, cell.seed))
+            entry.update(measure.core_snr(model, data.x_test[:256], hardware, cell.seed))
         if physical and ev.reference:
             # The training-time proxy (a solver on the noisy map) beside the circuit.
             proxy = evaluate_model(model, task, data.x_test, data.y_test,
-                                   hardware=ev.hardware, seed=cell.seed)
+                                   hardware=hardware, seed=cell.seed)
             entry["proxy_quality"] = proxy["metrics"][task.primary_metric]
-            chip = on_hardware(model, ev.hardware, cell.seed)
-            chip.adopt_loop_calibration(calibrated(ev.hardware))
+            chip = on_hardware(model, hardware, cell.seed)
+            chip.adopt_loop_calibration(calibrated(hardware))
             entry["sampling_curve"] = measure.sampling_curve(chip, data.x_test, quality_of,
                                                              seed=cell.seed)
     if not cell.as_circuit and cell.role != FEEDFORWARD:

@@ -79,12 +79,14 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
         return calibrations[key]
 
     for ev in cell.evaluations:
-        physical = cell.as_circuit and not ev.hardware.is_exact
+        hardware, snr_calibration = ev.resolved(model, _probe_observations(256, cell.seed),
+                                                cell.seed)
+        physical = cell.as_circuit and not hardware.is_exact
         chips, returns = [], []
         for chip_seed in measure.chip_seeds(cell.seed, ev.chips):
-            chips.append(on_hardware(model, ev.hardware, chip_seed))
+            chips.append(on_hardware(model, hardware, chip_seed))
             if physical:
-                chips[-1].adopt_loop_calibration(calibrated(ev.hardware, chip_seed))
+                chips[-1].adopt_loop_calibration(calibrated(hardware, chip_seed))
             returns.append(rollouts(chips[-1], ev.episodes or headline_episodes))
         chip, outcome = chips[0], returns[0]
         entry = {"quality": statistics.fmean(r.mean_return for r in returns),
@@ -94,15 +96,17 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
                  "solver": {}, "snr_db": None}
         if ev.chips > 1:
             entry["quality_per_chip"] = [r.mean_return for r in returns]
+        if snr_calibration is not None:
+            entry["snr_calibration"] = snr_calibration
         if physical:
             calib = chip.loop_calibration
             entry["loop"] = {"sample_time_ns": calib.sample_time_ns, "dt_ns": calib.dt_ns,
                              "settle_tol": calib.tol}
         if ev.reference and cell.measure_solvers:
             entry.update(measure.core_snr(model, _probe_observations(256, cell.seed),
-                                          ev.hardware, cell.seed))
+                                          hardware, cell.seed))
             if physical:
-                proxy = rollouts(on_hardware(model, ev.hardware, cell.seed),
+                proxy = rollouts(on_hardware(model, hardware, cell.seed),
                                  ev.episodes or headline_episodes)
                 entry["proxy_quality"] = proxy.mean_return
                 entry["sampling_curve"] = measure.sampling_curve_of_runs(

@@ -823,6 +823,17 @@ def write_report(results: dict[str, Any], out_dir: str) -> str:
                               "recovered fraction", "intervals disjoint",
                               "trained at the corner", "its recovered fraction",
                               "its interval disjoint from standard's"], rows)]
+            for c in abl["corners"]:
+                if "read_noise" in c:
+                    noise = c["read_noise"]
+                    parts.append(
+                        f"`{c['corner']}`: the read noise at which each trained model's core "
+                        "crossbar has that SNR on its chip, found by measurement: "
+                        f"{format_number(noise['standard'])} of full scale for the standard "
+                        f"hybrid, {format_number(noise['physics_aware'])} for the "
+                        "physics-aware one (mean over seeds)"
+                        + ("." if c.get("snr_reached") else "; not reached for every model "
+                           "(static errors alone are below it)."))
         if abl.get("regularizers"):
             rows = [[r["term"], r["quality"], r["near_zero_fraction"], r["iterations_mean"],
                      r["settling_time_ns"], r["energy_j"]] for r in abl["regularizers"]]

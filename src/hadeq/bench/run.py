@@ -28,7 +28,7 @@ from hadeq.bench.environment import environment
 from hadeq.bench.measure import Settling
 from hadeq.bench.report import write_report
 from hadeq.bench.schema import FEEDFORWARD, SCHEMA, trained_at
-from hadeq.bench.suites import SuiteConfig, TaskPlan
+from hadeq.bench.suites import SNR_FIELD, SuiteConfig, TaskPlan
 from hadeq.energy import EnergyConfig, calibrated_energy_config, calibration_report
 from hadeq.errors import ConfigError
 from hadeq.io import check_output_dir, write_json_atomic
@@ -55,11 +55,11 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
             + [Evaluation(f"noise={n}", chip.replace(read_noise=n), episodes=sweep_episodes)
                for n in suite.read_noise])
         head = Evaluation("headline", chip, reference=True)
-        corners = tuple(Evaluation(f"corner:{label}", chip.replace(**dict(fields)),
-                                   episodes=sweep_episodes, chips=suite.corner_chips)
+        corners = tuple(_corner(label, chip, fields, sweep_episodes, suite.corner_chips)
                         for label, fields in suite.corners.items())
         for label in plan.train_at_corners:
-            check_choice("train_at_corners", label, list(suite.corners))
+            check_choice("train_at_corners", label,
+                         [c for c, fields in suite.corners.items() if SNR_FIELD not in fields])
 
         def cell(role: str, model: dict[str, Any], seed: int, evaluations: tuple[Evaluation, ...],
                  measure_solvers: bool, physics: dict[str, Any] | None = None,
@@ -95,6 +95,17 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
                                   {**hybrid, "hardware": headline, "mode": "physics_aware"},
                                   seeds[0], (head,), True, physics={term: weight}))
     return cells
+
+
+def _corner(label: str, chip: HardwareConfig, fields: Any, episodes: int | None,
+            chips: int) -> Evaluation:
+    """The evaluation of a harsh corner: the headline chip with ``fields`` changed, one of
+    which may be :data:`~hadeq.bench.suites.SNR_FIELD` (the read noise then found per
+    trained model for that crossbar SNR)."""
+    fields = dict(fields)
+    target = fields.pop(SNR_FIELD, None)
+    return Evaluation(f"corner:{label}", chip.replace(**fields), episodes=episodes,
+                      chips=chips, snr_target_db=target)
 
 
 def _is_control(plan: TaskPlan) -> bool:

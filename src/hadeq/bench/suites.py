@@ -28,7 +28,13 @@ def _frozen(mapping: dict[str, Any]) -> MappingProxyType[str, Any]:
     return MappingProxyType(mapping)
 
 
+SNR_FIELD = "mvm_snr_db"
+"""A corner field that is no hardware field: the read noise is found, per trained model,
+at which its core crossbar's SNR on the chip is this many dB
+(:func:`hadeq.bench.measure.read_noise_for_snr`)."""
+
 HARSH_CORNERS: dict[str, MappingProxyType[str, Any]] = {
+    "snr=20dB": MappingProxyType({SNR_FIELD: C.PROPOSAL_SNR_DB}),
     "noise=0.2": MappingProxyType({"read_noise": 0.2}),
     "noise=0.5": MappingProxyType({"read_noise": 0.5}),
     "noise=1.0": MappingProxyType({"read_noise": 1.0}),
@@ -37,9 +43,10 @@ HARSH_CORNERS: dict[str, MappingProxyType[str, Any]] = {
     "drift=1y,uncompensated": MappingProxyType({"t_inference_s": C.SECONDS_PER_YEAR,
                                                 "drift_compensation": False}),
 }
-"""Corners beyond the sweeps, where standard training should fail: read noise up to the
-full scale of one device at the rail, 4-bit weights with 4–6-bit converters, PCM drift to
-one year without the global drift compensation."""
+"""Corners beyond the sweeps, where standard training should fail: the read noise at
+which each model's core crossbar SNR is the proposal's 20 dB threshold, read noise up to
+the full scale of one device at the rail, 4-bit weights with 4–6-bit converters, PCM
+drift to one year without the global drift compensation."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,11 @@ _PENDULUM = _plan(
 )
 
 SUITES: dict[str, SuiteConfig] = {
-    "quick": SuiteConfig(name="quick", tasks=(_FASHION, _DARCY, _PENDULUM), seeds=(0, 1, 2)),
+    # Read noise 0.5 (between 0.2 and the full scale) is left out to keep the quick suite
+    # within 15 minutes on 2 cores.
+    "quick": SuiteConfig(name="quick", tasks=(_FASHION, _DARCY, _PENDULUM), seeds=(0, 1, 2),
+                         corners=_frozen({label: fields for label, fields in HARSH_CORNERS.items()
+                                          if label != "noise=0.5"})),
     # Sized to finish within three hours on 2 cores (the whole of Fashion-MNIST, 2.5× the
     # quick suite's Darcy data, Burgers). What a larger machine adds: wider models
     # (hidden 128) and longer schedules (15 Fashion-MNIST epochs, 40 Darcy epochs).
