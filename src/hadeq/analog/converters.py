@@ -116,7 +116,7 @@ def standard_normal(shape: tuple[int, ...] | torch.Size, like: Tensor,
         return torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
     out = torch.empty(shape, dtype=like.dtype)
     seed = int(torch.randint(1 << 62, (1,), generator=generator))
-    fused.normal_fill(out.numpy().reshape(-1), seed, *fused.ZIGGURAT)
+    fused.normal_fill(out.numpy().reshape(-1), seed)
     return out
 
 

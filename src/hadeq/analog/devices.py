@@ -315,8 +315,11 @@ class ProgrammedArray:
             fused.pcm_program(w_np, scale_np, step, self.k, self.g_min, program, tiny, p_mid,
                               p_half, w_hat.reshape(w_np.shape), g_prog.reshape(w_np.shape),
                               lam.reshape(w_np.shape))
-            lam_t.log2_()
-            fused.pcm_exponents(w_hat, lam, d_mid, d_half, mu, sd, log2_t, q, factors)
+            if w.dtype == torch.float32:  # the log2 inside the exponents' float32 pass
+                fused.pcm_exponents_f32(w_hat, lam, d_mid, d_half, mu, sd, log2_t, q, factors)
+            else:
+                lam_t.log2_()
+                fused.pcm_exponents(w_hat, lam, d_mid, d_half, mu, sd, log2_t, q, factors)
             factors_t.exp2_()
             num, den = fused.pcm_finish(w_hat, g_prog, factors, r_mid, r_half, i_mid, i_half,
                                         ip_mid, ip_half, with_load, hw.drift_compensation,
@@ -359,10 +362,13 @@ class ProgrammedArray:
             (a_mu, b_mu), (a_sd, b_sd) = C.PCM_DRIFT_MU_COEFFS, C.PCM_DRIFT_SIGMA_COEFFS
             c2, c1, c0 = C.PCM_PROG_NOISE_COEFFS_US
             a_q, p_q = C.PCM_READ_NOISE_QS_COEFFS
-            law = ((c2, c1 / c2, c0), (a_mu * _LN_2, b_mu, *C.PCM_DRIFT_MU_CLIP),
-                   (a_sd * _LN_2, b_sd, *C.PCM_DRIFT_SIGMA_CLIP), pcm.log2_t,
-                   (math.log2(a_q), p_q, math.log2(C.PCM_READ_NOISE_QS_MAX)),
-                   torch.finfo(w.dtype).tiny)
+            # The exponents' constants in the weights' precision (float32: an 8-lane pass).
+            exp = np.float32 if w.dtype == torch.float32 else float
+            mu, sd, q = ((a_mu * _LN_2, b_mu, *C.PCM_DRIFT_MU_CLIP),
+                         (a_sd * _LN_2, b_sd, *C.PCM_DRIFT_SIGMA_CLIP),
+                         (math.log2(a_q), p_q, math.log2(C.PCM_READ_NOISE_QS_MAX)))
+            law = ((c2, c1 / c2, c0), tuple(map(exp, mu)), tuple(map(exp, sd)),
+                   exp(pcm.log2_t), tuple(map(exp, q)), torch.finfo(w.dtype).tiny)
         else:
             statics = (st["offset"].numpy(),) if "offset" in st else ()
         parts = [buffer[i * n:(i + 1) * n] for i in range(4)]

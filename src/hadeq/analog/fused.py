@@ -9,10 +9,12 @@ memory (17 ms for a 1024 × 1024 layer on one core, more than the layer's matmul
 the IR drop's prefix sums are two levels of small matrix products. Here the arithmetic
 of every cell runs in a few compiled loops — for ``pcm``: programming, the exponents of
 the drift factor and of the 1/f amplitude, and the read-time conductance with the
-compensation's sums — with the two transcendental steps between them as torch's
-vectorised ``log2_`` and ``exp2_`` passes (written out in a loop they would stop it from
-vectorising); then one pass applies the digital gains and the IR drop (running prefix
-sums). The DAC and the ADC with the row tiles' sum are one pass each.
+compensation's sums — with the two transcendental steps between them as passes of
+their own (inside the float64 loops they would stop them from vectorising): torch's
+``exp2_``, and ``log2_`` for float64 weights; for float32 weights the exponents' pass
+takes the log2 itself, as a float32 polynomial (:func:`pcm_exponents_f32`); then one
+pass applies the digital gains and the IR drop (running prefix sums). The DAC and the ADC
+with the row tiles' sum are one pass each; the read noise's normals are one more.
 
 They compute the formulas of :mod:`hadeq.analog.devices` and
 :mod:`hadeq.analog.converters`, whose torch functions stay the definition: they run
@@ -37,6 +39,9 @@ import math
 import numba
 import numpy as np
 import torch
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 ENABLED = True
 """Run CPU tensors through these kernels (a switch for the tests that compare them with
@@ -116,6 +121,19 @@ def pcm_program(w: np.ndarray, scale: np.ndarray, step: float, k: float, g_min: 
             lam[r, i] = tiny if g < tiny else g
 
 
+@numba.njit(inline="always")
+def _exponents(lam2, xi, mu_coef, sd_coef, log2_t, q_coef):  # type: ignore[no-untyped-def]
+    """``(−|μ_ν + σ_ν·ξ_d|·log2(t/t0), min(log2 a_Q − p·lam2, log2 Q_max))`` of one cell
+    (see :func:`pcm_exponents`), in the arguments' precision."""
+    a_mu, b_mu, lo_mu, hi_mu = mu_coef
+    a_sd, b_sd, lo_sd, hi_sd = sd_coef
+    log2_a, p, log2_max = q_coef
+    mu = _between(b_mu + a_mu * lam2, lo_mu, hi_mu)
+    sd = _between(b_sd + a_sd * lam2, lo_sd, hi_sd)
+    q = log2_a - p * lam2
+    return -abs(mu + sd * xi) * log2_t, (log2_max if q > log2_max else q)
+
+
 @numba.njit(**_JIT)
 def pcm_exponents(w_hat: np.ndarray, lam2: np.ndarray, drift_mid: np.ndarray,
                   drift_half: np.ndarray, mu_coef: tuple[float, float, float, float],
@@ -127,18 +145,27 @@ def pcm_exponents(w_hat: np.ndarray, lam2: np.ndarray, drift_mid: np.ndarray,
     ``*_coef = (slope per log2, intercept, clip lo, clip hi)`` of μ_ν and σ_ν,
     ``q_coef = (log2 a_Q, p, log2 Q_max)``; flat arrays. Without drift ``log2_t`` is 0
     and the factor ``2^−0`` an exact 1."""
-    a_mu, b_mu, lo_mu, hi_mu = mu_coef
-    a_sd, b_sd, lo_sd, hi_sd = sd_coef
-    log2_a, p, log2_max = q_coef
     n = w_hat.size
     for i in range(n):
-        lam = lam2[i]
-        mu = _between(b_mu + a_mu * lam, lo_mu, hi_mu)
-        sd = _between(b_sd + a_sd * lam, lo_sd, hi_sd)
         xi = drift_mid[i] + math.copysign(1.0, w_hat[i]) * drift_half[i]
-        exponents[i] = -abs(mu + sd * xi) * log2_t
-        q = log2_a - p * lam
-        exponents[n + i] = log2_max if q > log2_max else q
+        exponents[i], exponents[n + i] = _exponents(lam2[i], xi, mu_coef, sd_coef, log2_t,
+                                                    q_coef)
+
+
+@numba.njit(**_JIT)
+def pcm_exponents_f32(w_hat: np.ndarray, lam: np.ndarray, drift_mid: np.ndarray,
+                      drift_half: np.ndarray, mu_coef: tuple[float, float, float, float],
+                      sd_coef: tuple[float, float, float, float], log2_t: float,
+                      q_coef: tuple[float, float, float], exponents: np.ndarray) -> None:
+    """:func:`pcm_exponents` for float32 arrays and float32 constants, taking the log2 of
+    ``lam = max(ĝ_p, tiny)`` itself (a float32 polynomial, within 3 ulps): one pass eight
+    lanes wide instead of torch's ``log2_`` and a float64 pass."""
+    n = w_hat.size
+    one = np.float32(1.0)
+    for i in range(n):
+        xi = drift_mid[i] + math.copysign(one, w_hat[i]) * drift_half[i]
+        exponents[i], exponents[n + i] = _exponents(_log2(lam[i]), xi, mu_coef, sd_coef,
+                                                    log2_t, q_coef)
 
 
 @numba.njit(**_JIT_SUMS)
@@ -239,41 +266,48 @@ def scale_and_ir_drop(e: np.ndarray, slope: np.ndarray, load: np.ndarray,
 
 
 # --- normal draws (the read noise) ---------------------------------------------------------
-# Doornik's 256-layer ziggurat (J. A. Doornik, "An improved ziggurat method to generate
-# normal random samples", 2005) over the SplitMix64 stream (G. Steele, D. Lea, C. Flood,
-# "Fast splittable pseudorandom number generators", OOPSLA 2014). The layers split the
-# area under f(x) = exp(−x²/2) into 256 parts of equal area V: layer 0 is the base,
-# [0, R] × [0, f(R)] plus the tail beyond R; layer i ≥ 1 lies between heights f(x_i)
-# and f(x_{i+1}). A candidate x = u·x_i (u uniform on (−1, 1)) is accepted at once when
-# |u| < x_{i+1}/x_i (under the layer above: about 99 % of draws); otherwise by the wedge
-# test or, in layer 0, from the tail (Marsaglia's method). Why not torch.randn: its CPU
-# normals cost about 4–5 ns each (mt19937 uniforms, then Box–Muller), the read noise of
-# a training step draws R·N·out of them, and they were about a quarter of what a PCM
-# layer's training step costs beyond nn.Linear's. Here the accept-at-once test runs as
-# one vectorised loop over counter-indexed SplitMix64 outputs (two 32-bit candidates
-# each: 8 bits pick the layer, 24 give u), and a scalar loop finishes the few rejected
-# candidates: about 3 ns a draw.
-_ZIGGURAT_R = 3.6541528853610088  # x_1 = R, the start of the tail (Doornik, 256 layers)
-
-
-def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(x, ratio, f)``: the layer edges ``x_0 … x_256`` (``x_0 = V/f(R)``, the base's
-    equivalent width; ``x_256 = 0``), ``x_{i+1}/x_i`` and ``f(x_i)``, from
-    ``f(x_i) + V/x_i = f(x_{i+1})``, ``V = R·f(R) + ∫_R^∞ f``."""
-    r = _ZIGGURAT_R
-    area = r * math.exp(-0.5 * r * r) + math.sqrt(math.pi / 2) * math.erfc(r / math.sqrt(2))
-    x = np.zeros(257)
-    x[0], x[1] = area / math.exp(-0.5 * r * r), r
-    for i in range(1, 255):
-        x[i + 1] = math.sqrt(-2.0 * math.log(area / x[i] + math.exp(-0.5 * x[i] * x[i])))
-    return x, x[1:] / x[:-1], np.exp(-0.5 * x * x)
-
-
-ZIGGURAT = _ziggurat_tables()
+# Box–Muller over the SplitMix64 stream (G. Steele, D. Lea, C. Flood, "Fast splittable
+# pseudorandom number generators", OOPSLA 2014): output k of state ``seed`` gives normals
+# 2k and 2k + 1, z = r·(cos θ, sin θ) with r = √(−2 ln u), u from its high 31 bits and θ
+# from its low 32 (2 bits pick the quadrant, 22 the angle within it). Why not
+# torch.randn: its CPU normals cost about 4–5 ns each (mt19937 uniforms, then
+# Box–Muller), and the read noise of a training step draws R·N·out of them. Here the
+# loop has no branch and no table: the logarithm, sine and cosine are short float32
+# polynomials on reduced ranges (below 1e-6 relative error), so LLVM vectorises it, and
+# the integer → float conversions are of 32-bit fields below 2^31 (AVX2 has no 64-bit
+# ones). The radius's tail ends at √(64 ln 2) ≈ 6.7 σ (u ≥ 2^-32), where the normal's
+# own mass is 3e-11. The same float32 log2 serves the device read of float32 weights.
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-_U8, _U11, _U27, _U30, _U31, _U32 = (np.uint64(b) for b in (8, 11, 27, 30, 31, 32))
-_LOW8, _LOW32 = np.uint64(0xFF), np.uint64(0xFFFFFFFF)
+_U27, _U30, _U31, _U32 = (np.uint64(b) for b in (27, 30, 31, 32))
+_LOW32 = np.uint64(0xFFFFFFFF)
+_F = np.float32
+_B1, _B8, _B23, _B30 = (np.uint32(b) for b in (1, 8, 23, 30))
+_MANTISSA, _ONE_BITS, _ANGLE = np.uint32(0x7FFFFF), np.uint32(0x3F800000), np.uint32(0x3FFFFF)
+_BIASED = _F(127.0)
+_LOG_TERMS = tuple(_F(1.0 / (2 * k + 1)) for k in range(5))  # 2·atanh(s) = 2·Σ s^(2k+1)/(2k+1)
+_SIN_TERMS = tuple(_F((-1) ** k / math.factorial(2 * k + 1)) for k in range(5))
+_COS_TERMS = tuple(_F((-1) ** k / math.factorial(2 * k)) for k in range(6))
+_SQRT2, _HALF_PI = _F(math.sqrt(2.0)), _F(math.pi / 2)
+_ONE, _HALF = _F(1.0), _F(0.5)
+_TWO_OVER_LN2, _MINUS_TWO_LN2 = _F(2.0 / math.log(2.0)), _F(-2.0 * math.log(2.0))
+_INV_2_31, _INV_2_22 = _F(2.0 ** -31), _F(2.0 ** -22)
+
+
+@intrinsic
+def _f32_bits(typingctx, value):  # type: ignore[no-untyped-def]
+    """The bits of a float32 as a uint32 (a bit cast, which vectorises)."""
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.uint32(types.float32), codegen
+
+
+@intrinsic
+def _bits_f32(typingctx, bits):  # type: ignore[no-untyped-def]
+    """The float32 with the bits of a uint32."""
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.uint32), codegen
 
 
 @numba.njit(inline="always")
@@ -285,62 +319,56 @@ def _splitmix(z):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(inline="always")
-def _unit(bits):  # type: ignore[no-untyped-def]
-    """A uniform on (0, 1) from the top 53 bits."""
-    return (np.float64(bits >> _U11) + 0.5) * (1.0 / 9007199254740992.0)
+def _log2(x):  # type: ignore[no-untyped-def]
+    """log2 x for a positive normal float32: x = 2^e·m with m in [√½, √2), and
+    log2 m = 2·atanh(s)/ln 2, s = (m − 1)/(m + 1), |s| ≤ 0.172 (series error below 1e-9;
+    within 3 float32 ulps of the exact value)."""
+    b = _f32_bits(x)
+    e = _F(np.int32(b >> _B23)) - _BIASED
+    m = _bits_f32((b & _MANTISSA) | _ONE_BITS)
+    big = m > _SQRT2
+    m = m * _HALF if big else m
+    e = e + _ONE if big else e
+    s = (m - _ONE) / (m + _ONE)
+    z = s * s
+    c0, c1, c2, c3, c4 = _LOG_TERMS
+    return e + _TWO_OVER_LN2 * s * (c0 + z * (c1 + z * (c2 + z * (c3 + z * c4))))
 
 
 @numba.njit(inline="always")
-def _candidate(c):  # type: ignore[no-untyped-def]
-    """``(layer, u)`` of a 32-bit candidate: the low 8 bits and ``u ∈ (−1, 1)`` from the
-    other 24 (symmetric about 0)."""
-    return c & _LOW8, (np.float64(c >> _U8) + 0.5) * (1.0 / 8388608.0) - 1.0
+def _normal_pair(bits):  # type: ignore[no-untyped-def]
+    """Two standard normals from 64 random bits (Box–Muller)."""
+    hi, lo = np.uint32(bits >> _U32), np.uint32(bits & _LOW32)
+    u = (_F(np.int32(hi >> _B1)) + _HALF) * _INV_2_31  # in (0, 1)
+    r = math.sqrt(_MINUS_TWO_LN2 * _log2(u))
+    # θ = quadrant·π/2 + t, t uniform on (−π/4, π/4): a uniform angle on the circle.
+    t = ((_F(np.int32((lo >> _B8) & _ANGLE)) + _HALF) * _INV_2_22 - _HALF) * _HALF_PI
+    z = t * t
+    s0, s1, s2, s3, s4 = _SIN_TERMS
+    c0, c1, c2, c3, c4, c5 = _COS_TERMS
+    sin = t * (s0 + z * (s1 + z * (s2 + z * (s3 + z * s4))))
+    cos = c0 + z * (c1 + z * (c2 + z * (c3 + z * (c4 + z * c5))))
+    q = lo >> _B30  # (cos, sin) of θ: a quarter turn per quadrant, as swaps and signs
+    odd = (q & _B1) != 0
+    a = sin if odd else cos
+    b = cos if odd else sin
+    a = -a if ((q + _B1) & np.uint32(2)) != 0 else a  # quadrants 1, 2
+    b = -b if q >= np.uint32(2) else b  # quadrants 2, 3
+    return r * a, r * b
 
 
 @numba.njit(**_JIT)
-def normal_fill(out: np.ndarray, seed: int, x: np.ndarray, ratio: np.ndarray,
-                f: np.ndarray) -> None:
-    """Standard normals into the flat ``out``, a function of ``seed`` alone: candidate
-    ``k`` is half ``k mod 2`` of SplitMix64 output ``k // 2`` of state ``seed``; the
-    wedge and tail tests and the redraws after a rejection take the stream of state
-    ``splitmix(seed ⊕ c)``. ``(x, ratio, f)`` are :data:`ZIGGURAT`."""
+def normal_fill(out: np.ndarray, seed: int) -> None:
+    """Standard normals into the flat ``out``, a function of ``seed`` alone: entries
+    ``2k`` and ``2k + 1`` from SplitMix64 output ``k`` of state ``seed``."""
     base = np.uint64(seed)
     n = out.size
-    for k in range(n // 2):  # accept at once, or mark for the second loop (NaN)
-        bits = _splitmix(base + np.uint64(k) * _GOLDEN)
-        i, u = _candidate(bits & _LOW32)
-        out[2 * k] = u * x[i] if abs(u) < ratio[i] else np.nan
-        i, u = _candidate(bits >> _U32)
-        out[2 * k + 1] = u * x[i] if abs(u) < ratio[i] else np.nan
+    for k in range(n // 2):
+        a, b = _normal_pair(_splitmix(base + np.uint64(k) * _GOLDEN))
+        out[2 * k] = a
+        out[2 * k + 1] = b
     if n % 2:
-        out[n - 1] = np.nan
-    state = _splitmix(base ^ np.uint64(0x5851F42D4C957F2D))
-    for k in range(n):
-        if out[k] == out[k]:
-            continue
-        bits = _splitmix(base + np.uint64(k // 2) * _GOLDEN)
-        c = bits >> _U32 if k % 2 else bits & _LOW32
-        while True:
-            i, u = _candidate(c)
-            if abs(u) < ratio[i]:
-                out[k] = u * x[i]
-                break
-            if i == 0:  # the tail beyond R
-                while True:
-                    state += _GOLDEN
-                    t = -math.log(_unit(_splitmix(state))) / x[1]
-                    state += _GOLDEN
-                    if -2.0 * math.log(_unit(_splitmix(state))) > t * t:
-                        break
-                out[k] = x[1] + t if u > 0.0 else -(x[1] + t)
-                break
-            v = u * x[i]  # the wedge: under f between the layer's two heights?
-            state += _GOLDEN
-            if f[i + 1] + _unit(_splitmix(state)) * (f[i] - f[i + 1]) < math.exp(-0.5 * v * v):
-                out[k] = v
-                break
-            state += _GOLDEN
-            c = _splitmix(state) & _LOW32
+        out[n - 1] = _normal_pair(_splitmix(base + np.uint64(n // 2) * _GOLDEN))[0]
 
 
 # --- converters (:mod:`hadeq.analog.converters`) ------------------------------------------
