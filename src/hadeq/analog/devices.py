@@ -295,26 +295,26 @@ class ProgrammedArray:
         """:meth:`read` through :mod:`hadeq.analog.fused`: for ``pcm`` the programming
         pass, ``log2``, the exponents pass, ``exp2`` and the read pass with the
         compensation's sums; for the others one pass; then the digital gains and the IR
-        drop in one."""
+        drop in one. Everything but the weights is prepared once (:meth:`_fused_arguments`):
+        at small sizes the Python around the kernels would cost more than they do."""
         hw = self.hw
         buffer = _SCRATCH.flat(6, w)
         key = (buffer.data_ptr(), w.numel(), w.dtype)
-        if self._kernel_args is None or self._kernel_args[0] != key:
-            self._kernel_args = (key, *self._fused_arguments(w, buffer))
-        _, statics, law, scratch = self._kernel_args
-        e, slope = torch.empty_like(w), torch.empty_like(w)
-        w_np, e_np, slope_np = w.numpy(), e.numpy(), slope.numpy()
-        load, load_static, pad, w_hat, g_prog, lam, lam_t, factors, factors_t = scratch
-        scale_np = scale.detach().numpy().reshape(-1).astype(w_np.dtype, copy=False)
-        step = level_step(hw.weight_bits) if hw.weight_bits is not None else 0.0
-        with_load = hw.wire_resistance_ohm > 0.0
+        args = self._kernel_args
+        if args is None or args[0] != key:
+            args = self._kernel_args = (key, *self._fused_arguments(w, buffer))
+        _, statics, law, scratch, (step, with_load, eps, one) = args
+        w_np = w.numpy()
+        e_np, slope_np = np.empty_like(w_np), np.empty_like(w_np)
+        load, load_static, pad, w_hat, g_prog, lam, lam_t, factors, factors_t, (
+            load2, w_hat2, g_prog2, lam2) = scratch
+        scale_np = scale.numpy().reshape(-1).astype(w_np.dtype, copy=False)
         slope_gain = 1.0
         if hw.device_model == DeviceModel.PCM:
             p_mid, p_half, d_mid, d_half, r_mid, r_half, i_mid, i_half, ip_mid, ip_half = statics
-            program, mu, sd, log2_t, q, tiny = law
-            fused.pcm_program(w_np, scale_np, step, self.k, self.g_min, program, tiny, p_mid,
-                              p_half, w_hat.reshape(w_np.shape), g_prog.reshape(w_np.shape),
-                              lam.reshape(w_np.shape))
+            program, mu, sd, log2_t, q, tiny, k, g_min = law
+            fused.pcm_program(w_np, scale_np, step, k, g_min, program, tiny, one, p_mid,
+                              p_half, w_hat2, g_prog2, lam2)
             if w.dtype == torch.float32:  # the log2 inside the exponents' float32 pass
                 fused.pcm_exponents_f32(w_hat, lam, d_mid, d_half, mu, sd, log2_t, q, factors)
             else:
@@ -323,7 +323,7 @@ class ProgrammedArray:
             factors_t.exp2_()
             num, den = fused.pcm_finish(w_hat, g_prog, factors, r_mid, r_half, i_mid, i_half,
                                         ip_mid, ip_half, with_load, hw.drift_compensation,
-                                        e_np.reshape(-1), slope_np.reshape(-1), load)
+                                        one, e_np.reshape(-1), slope_np.reshape(-1), load)
             gain = 1.0 / self.k
             if hw.drift_compensation:
                 alpha = (num + self.alpha_pad[0]) / max(den + self.alpha_pad[1], tiny)
@@ -333,23 +333,26 @@ class ProgrammedArray:
             offset = statics[0] if statics else w_np
             fused.linear_read(w_np, scale_np, step, self.k, offset, bool(statics),
                               load_static if with_load else w_np, with_load, e_np, slope_np,
-                              load.reshape(w_np.shape))
+                              load2)
             e_gain = scale_np
-        eps = hw.wire_resistance_ohm * hw.g_max_us * _US_TO_S
-        fused.scale_and_ir_drop(e_np, slope_np, load.reshape(w_np.shape), pad, hw.tile_cols,
-                                eps, e_gain, slope_gain)
-        return e, slope
+        fused.scale_and_ir_drop(e_np, slope_np, load2, pad, hw.tile_cols, eps, e_gain,
+                                slope_gain)
+        return torch.from_numpy(e_np), torch.from_numpy(slope_np)
 
-    def _fused_arguments(self, w: Tensor, buffer: Tensor
-                         ) -> tuple[tuple[np.ndarray, ...], tuple[Any, ...], tuple[Any, ...]]:
+    def _fused_arguments(self, w: Tensor, buffer: Tensor) -> tuple[
+            tuple[np.ndarray, ...], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
         """The kernels' arguments that do not change between reads of weights like ``w``,
         built on the first fused read and again when the scratch ``buffer`` (six times the
-        size of ``w``) moves: ``(statics, law, scratch)`` — NumPy views of the statics
-        (the programming noise's as ``(out, in)`` matrices, the others flat), the PCM
-        law's constants as :mod:`hadeq.analog.fused` takes them, and flat views of the
-        scratch (load, ŵ, ĝ_p, λ and (D, Q), as arrays and, for ``log2_``/``exp2_``, as
-        tensors) with the idle pairs' and padded columns' loads."""
+        size of ``w``) moves: ``(statics, law, scratch, fixed)`` — NumPy views of the
+        statics (the programming noise's as ``(out, in)`` matrices, the others flat), the
+        PCM law's constants as :mod:`hadeq.analog.fused` takes them, views of the scratch
+        (load, ŵ, ĝ_p, λ and (D, Q): flat arrays, for ``log2_``/``exp2_`` tensors, and the
+        first four as ``(out, in)`` matrices) with the idle pairs' and padded columns'
+        loads, and ``(step, with_load, eps, one)``."""
         hw, st, n = self.hw, self.statics, w.numel()
+        # The constants in the weights' precision, which the PCM kernels compute in: float32
+        # weights as the torch formulation computes them, eight lanes at a time.
+        typed = np.float32 if w.dtype == torch.float32 else float
         # The buffer holds the load, ŵ, ĝ_p, λ, then (D, Q) for one exp2 pass.
         empty = w.new_zeros(0, self.n_in).numpy()
         law: tuple[Any, ...] = ()
@@ -362,22 +365,26 @@ class ProgrammedArray:
             (a_mu, b_mu), (a_sd, b_sd) = C.PCM_DRIFT_MU_COEFFS, C.PCM_DRIFT_SIGMA_COEFFS
             c2, c1, c0 = C.PCM_PROG_NOISE_COEFFS_US
             a_q, p_q = C.PCM_READ_NOISE_QS_COEFFS
-            # The exponents' constants in the weights' precision (float32: an 8-lane pass).
-            exp = np.float32 if w.dtype == torch.float32 else float
             mu, sd, q = ((a_mu * _LN_2, b_mu, *C.PCM_DRIFT_MU_CLIP),
                          (a_sd * _LN_2, b_sd, *C.PCM_DRIFT_SIGMA_CLIP),
                          (math.log2(a_q), p_q, math.log2(C.PCM_READ_NOISE_QS_MAX)))
-            law = ((c2, c1 / c2, c0), tuple(map(exp, mu)), tuple(map(exp, sd)),
-                   exp(pcm.log2_t), tuple(map(exp, q)), torch.finfo(w.dtype).tiny)
+            law = (tuple(map(typed, (c2, c1 / c2, c0))), tuple(map(typed, mu)),
+                   tuple(map(typed, sd)), typed(pcm.log2_t), tuple(map(typed, q)),
+                   typed(torch.finfo(w.dtype).tiny), typed(self.k), typed(self.g_min))
         else:
             statics = (st["offset"].numpy(),) if "offset" in st else ()
+            typed = float  # the linear kernels compute in float64
         parts = [buffer[i * n:(i + 1) * n] for i in range(4)]
         load_static = st["load"].numpy() if "load" in st else empty
         pad = self.load_pad.numpy() if self.load_pad is not None else empty
         flat = [t.numpy() for t in parts]
         scratch = (flat[0], load_static, pad, flat[1], flat[2], flat[3], parts[3],
-                   buffer[4 * n:].numpy(), buffer[4 * n:])
-        return statics, law, scratch
+                   buffer[4 * n:].numpy(), buffer[4 * n:],
+                   tuple(a.reshape(w.shape) for a in flat))
+        step = level_step(hw.weight_bits) if hw.weight_bits is not None else 0.0
+        eps = hw.wire_resistance_ohm * hw.g_max_us * _US_TO_S
+        fixed = (typed(step), hw.wire_resistance_ohm > 0.0, eps, typed(1.0))
+        return statics, law, scratch, fixed
 
     def _read_linear(self, w_hat: Tensor) -> tuple[Tensor, Tensor, float]:
         """``ideal`` and ``gaussian`` devices: ``e = ŵ (+ offset)``, slope ``[ŵ ≠ 0]``."""

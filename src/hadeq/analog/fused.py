@@ -73,9 +73,12 @@ _JIT_SUMS = {**_JIT, "fastmath": {"reassoc"}}
 
 
 @numba.njit(inline="always")
-def _max0(v):  # type: ignore[no-untyped-def]
-    """``clamp_min(v, 0)`` as torch's (NaN stays NaN)."""
-    return 0.0 if v < 0.0 else v
+def _max0(v, one):  # type: ignore[no-untyped-def]
+    """``clamp_min(v, 0)`` as torch's (NaN stays NaN), in the precision of ``one`` (a 1 of
+    the kernel's arithmetic: a Python float computes in float64, a NumPy float32 in
+    float32)."""
+    zero = one - one
+    return zero if v < zero else v
 
 
 @numba.njit(inline="always")
@@ -85,38 +88,41 @@ def _between(v, lo, hi):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(inline="always")
-def _normalised(w, s, step, inv):  # type: ignore[no-untyped-def]
+def _normalised(w, s, step, inv, one):  # type: ignore[no-untyped-def]
     """``Q(w / s)``: the weight quantizer of :func:`hadeq.analog.quant.quantize_` with
-    level spacing ``step = 1/inv`` (none if ``step`` is 0)."""
+    level spacing ``step = 1/inv`` (none if ``step`` is 0), in the precision of ``one``."""
     v = w / s
-    q = np.rint((_between(v, -1.0, 1.0) + 1.0) * inv) * step - 1.0
-    return q if step > 0.0 else v
+    q = np.rint((_between(v, -one, one) + one) * inv) * step - one
+    return q if step > one - one else v
 
 
 # --- the device read ----------------------------------------------------------------------
 @numba.njit(**_JIT)
 def pcm_program(w: np.ndarray, scale: np.ndarray, step: float, k: float, g_min: float,
-                poly: tuple[float, float, float], tiny: float, prog_mid: np.ndarray,
-                prog_half: np.ndarray, w_hat: np.ndarray, g_prog: np.ndarray,
-                lam: np.ndarray) -> None:
+                poly: tuple[float, float, float], tiny: float, one: float,
+                prog_mid: np.ndarray, prog_half: np.ndarray, w_hat: np.ndarray,
+                g_prog: np.ndarray, lam: np.ndarray) -> None:
     """Programming of the active device, from the ``(out, in)`` weights ``w``:
     ``ŵ = Q(w/s)`` into ``w_hat`` (``s`` the row's entry of ``scale``, length 1 or
     ``out``), ``ĝ_T = ĝ_min + k·|ŵ|``,
     ``ĝ_p = max(ĝ_T + P(ĝ_T)·prog·ξ_p, 0)`` into ``g_prog`` with
     ``P(g) = max(c0 + c2·(g + c1/c2)·g, 0)``, ``poly = (c2, c1/c2, c0)``, and
     ``max(ĝ_p, tiny)`` into ``lam`` (whose ``log2`` the caller takes). Without
-    programming noise ``prog·ξ_p`` is an exact zero and ``ĝ_p = ĝ_T``."""
+    programming noise ``prog·ξ_p`` is an exact zero and ``ĝ_p = ĝ_T``. The constants are
+    all of ``one``'s type, the precision of the arithmetic (float32 for float32 weights:
+    eight lanes, and float32 as the torch formulation computes)."""
     c2, shift, c0 = poly
     per_row = scale.size > 1
-    inv = 1.0 / step if step > 0.0 else 0.0
+    zero = one - one
+    inv = one / step if step > zero else zero
     for r in range(w.shape[0]):
         s_r = scale[r if per_row else 0]
         for i in range(w.shape[1]):
-            v = _normalised(w[r, i], s_r, step, inv)
+            v = _normalised(w[r, i], s_r, step, inv, one)
             w_hat[r, i] = v
             g = abs(v) * k + g_min
-            a = prog_mid[r, i] + math.copysign(1.0, v) * prog_half[r, i]
-            g = _max0(g + _max0(c0 + c2 * (g + shift) * g) * a)
+            a = prog_mid[r, i] + math.copysign(one, v) * prog_half[r, i]
+            g = _max0(g + _max0(c0 + c2 * (g + shift) * g, one) * a, one)
             g_prog[r, i] = g
             lam[r, i] = tiny if g < tiny else g
 
@@ -172,29 +178,32 @@ def pcm_exponents_f32(w_hat: np.ndarray, lam: np.ndarray, drift_mid: np.ndarray,
 def pcm_finish(w_hat: np.ndarray, g_prog: np.ndarray, factors: np.ndarray,
                read_mid: np.ndarray, read_half: np.ndarray, idle_mid: np.ndarray,
                idle_half: np.ndarray, idle_prog_mid: np.ndarray, idle_prog_half: np.ndarray,
-               with_load: bool, compensate: bool, e: np.ndarray, slope: np.ndarray,
-               load: np.ndarray) -> tuple[float, float]:
+               with_load: bool, compensate: bool, one: float, e: np.ndarray,
+               slope: np.ndarray, load: np.ndarray) -> tuple[float, float]:
     """From ``ĝ_p`` and ``factors = (D, Q)`` (``2^`` of :func:`pcm_exponents`): the
     read-time conductance ``F = max(ĝ_p·D·(1 + read·ξ_r·Q), 0)`` of the active device,
     ``k·e = I_half + σ·(F − I_mid)`` into ``e``, the slope ``D·[F > 0]·[ŵ ≠ 0]`` into
     ``slope``, the pair load ``F + I_idle`` into ``load`` (if ``with_load``), and the drift
     compensation's sums ``(Σ|k·e_p|, Σ|k·e|)`` with ``k·e_p = I_p,half + σ·(ĝ_p − I_p,mid)``
     the programmed pair (if ``compensate``; else zeros); flat arrays. Without read noise
-    ``read·ξ_r`` is an exact zero and ``F = ĝ_p·D``."""
+    ``read·ξ_r`` is an exact zero and ``F = ĝ_p·D``. The arithmetic is in ``one``'s
+    precision, the sums in float64."""
     n = w_hat.size
+    zero = one - one
     for i in range(n):
-        s = math.copysign(1.0, w_hat[i])
+        s = math.copysign(one, w_hat[i])
         d = factors[i]
-        g = _max0(g_prog[i] * d * ((read_mid[i] + s * read_half[i]) * factors[n + i] + 1.0))
+        g = _max0(g_prog[i] * d * ((read_mid[i] + s * read_half[i]) * factors[n + i] + one),
+                  one)
         e[i] = idle_half[i] + s * (g - idle_mid[i])
-        slope[i] = d if (g > 0.0) & (w_hat[i] != 0.0) else 0.0
+        slope[i] = d if (g > zero) & (w_hat[i] != zero) else zero
         if with_load:
             load[i] = g + (idle_mid[i] - s * idle_half[i])
     num = 0.0
     den = 0.0
     if compensate:  # a loop of its own, which vectorises (the fused one does not)
         for i in range(n):
-            s = math.copysign(1.0, w_hat[i])
+            s = math.copysign(one, w_hat[i])
             num += abs(idle_prog_half[i] + s * (g_prog[i] - idle_prog_mid[i]))
             den += abs(e[i])
     return num, den
@@ -212,7 +221,7 @@ def linear_read(w: np.ndarray, scale: np.ndarray, step: float, k: float, offset:
     for r in range(w.shape[0]):
         s_r = scale[r if per_row else 0]
         for i in range(w.shape[1]):
-            v = _normalised(w[r, i], s_r, step, inv)
+            v = _normalised(w[r, i], s_r, step, inv, 1.0)
             e[r, i] = v + offset[r, i] if has_offset else v
             slope[r, i] = 1.0 if v != 0.0 else 0.0
             if with_load:
@@ -259,7 +268,7 @@ def scale_and_ir_drop(e: np.ndarray, slope: np.ndarray, load: np.ndarray,
             g = e_gain[r if per_row else 0]
             for i in range(n_in):
                 acc[i] += total[i] - prev[i]
-                f = _max0(1.0 - eps * acc[i])
+                f = _max0(1.0 - eps * acc[i], 1.0)
                 e[r, i] *= g * f
                 slope[r, i] *= slope_gain * f
                 prev[i] += load[r, i]
