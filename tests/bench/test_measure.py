@@ -66,11 +66,11 @@ def test_jacobian_radius_and_slope_match_the_explicit_jacobian_of_a_dense_core()
     assert out["mean_slope"] == pytest.approx(float((1 - z * z).mean()), rel=1e-4)
 
 
-def test_the_read_noise_for_an_snr_gives_that_snr_and_mvm_snr_is_core_snrs():
+def test_the_read_noise_for_an_snr_gives_that_snr_and_crossbar_snr_is_core_snrs():
     """The read noise found for 20 dB gives 20 dB when measured afresh, more noise gives
-    less, and mvm_snr_db is core_snr's mvm_snr_db; a target above the static errors'
-    SNR is out of reach (no read noise)."""
-    from hadeq.bench.measure import mvm_snr_db, read_noise_for_snr
+    less, and a hybrid's crossbar_snr_db is core_snr's mvm_snr_db; a target above the
+    static errors' SNR is out of reach (no read noise)."""
+    from hadeq.bench.measure import crossbar_snr_db, read_noise_for_snr
     from hadeq.models import HybridDEQ, HybridDEQConfig
 
     torch.manual_seed(0)
@@ -81,14 +81,14 @@ def test_the_read_noise_for_an_snr_gives_that_snr_and_mvm_snr_is_core_snrs():
     found = read_noise_for_snr(model, x, chip, 20.0, seed=1)
     assert found["reachable"] and found["static_snr_db"] > 20.0 and found["read_noise"] > 0
     at = chip.replace(read_noise=found["read_noise"])
-    assert mvm_snr_db(model, x, at, seed=1) == pytest.approx(found["snr_db"])
+    assert crossbar_snr_db(model, x, at, seed=1) == pytest.approx(found["snr_db"])
     assert abs(found["snr_db"] - 20.0) <= 0.25
     # Twice the noise: the static error power plus four times the read noise's.
     p0, p1 = 10 ** (-found["static_snr_db"] / 10), 10 ** (-found["snr_db"] / 10)
-    twice = mvm_snr_db(model, x, chip.replace(read_noise=2 * found["read_noise"]), 1)
+    twice = crossbar_snr_db(model, x, chip.replace(read_noise=2 * found["read_noise"]), 1)
     assert twice == pytest.approx(-10 * math.log10(p0 + 4 * (p1 - p0)), abs=0.5)
     assert twice < found["snr_db"] - 1.0
-    assert mvm_snr_db(model, x, at, seed=1) == pytest.approx(
+    assert crossbar_snr_db(model, x, at, seed=1) == pytest.approx(
         core_snr(model, x, at, seed=1)["mvm_snr_db"])
     beyond = read_noise_for_snr(model, x, chip, found["static_snr_db"] + 1.0, seed=1)
     assert not beyond["reachable"] and beyond["read_noise"] == 0.0

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hadeq.analog import HardwareConfig
+from hadeq.analog import HardwareConfig, snr_db
 from hadeq.errors import ConfigError
 from hadeq.models import HybridDEQ, HybridDEQConfig
 from hadeq.models.feedforward import (
@@ -134,6 +134,40 @@ def test_set_hardware_keeps_weights_and_snr_is_finite() -> None:
     model.set_hardware(HardwareConfig())
     assert torch.equal(model(x), before)
     assert math.isinf(model.output_snr_db(x))
+
+
+def test_crossbar_snr_pools_every_layer_on_its_own_inputs() -> None:
+    """An MLP's crossbar SNR: each layer's output on the chip against the float product
+    of the same inputs (the previous layer's hardware output after ReLU), pooled as
+    Σ Var[clean] / Σ Var[error] with every layer's elements counted; static device errors
+    only, so the pass is deterministic. One layer gives snr_db of its output. The
+    counters and the training mode are left as they were."""
+    torch.manual_seed(0)
+    model = AnalogMLP(AnalogMLPConfig(32, 6, hidden=(24,)))
+    model.set_hardware(HardwareConfig.preset("hermes_pcm_8bit", read_noise=0.0), seed=3)
+    x = torch.randn(40, 32)
+    model.eval()
+    with torch.no_grad():
+        first, second = model.layers
+        y1 = first(x)
+        y2 = second(torch.relu(y1))
+        clean = [first.ideal_forward(x), second.ideal_forward(torch.relu(y1))]
+    model.train()
+    for layer in model.analog_layers():
+        layer.reset_counters()
+    pooled = model.crossbar_snr_db(x)
+    signal = sum(c.double().var(unbiased=False) * c.numel() for c in clean)
+    error = sum((n.double() - c.double()).var(unbiased=False) * c.numel()
+                for n, c in zip((y1, y2), clean, strict=True))
+    assert pooled == pytest.approx(10 * math.log10(float(signal / error)), rel=1e-6)
+    per_layer = [snr_db(c, n) for c, n in zip(clean, (y1, y2), strict=True)]
+    assert min(per_layer) < pooled < max(per_layer)
+    assert model.training and all(layer.n_vectors == 0 for layer in model.analog_layers())
+    single = AnalogMLP(AnalogMLPConfig(32, 6, hidden=()))
+    single.set_hardware(HardwareConfig.preset("hermes_pcm_8bit", read_noise=0.0), seed=3)
+    with torch.no_grad():
+        expected = snr_db(single.ideal_forward(x), single.eval()(x))
+    assert single.crossbar_snr_db(x) == pytest.approx(expected, rel=1e-9)
 
 
 @pytest.mark.parametrize(("cls", "kwargs", "field"), [

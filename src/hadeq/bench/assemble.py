@@ -276,7 +276,10 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
         else:
             mean, std, per_seed = _quality(cells_, label)
         ev = [c["evaluations"][label] for c in cells_]
-        snrs = [e["mvm_snr_db"] for e in ev if e.get("mvm_snr_db") is not None]
+        # The read noise found where the headline is at a given crossbar SNR, per seed.
+        found = [e["snr_calibration"] for e in ev if "snr_calibration" in e]
+        snrs = [e["mvm_snr_db"] for e in ev if e.get("mvm_snr_db") is not None] or [
+            f["snr_db"] for f in found]
         z_snrs = [e["z_snr_db"] for e in ev if e.get("z_snr_db") is not None]
         shares = [e["feedback_share"] for e in ev if e.get("feedback_share") is not None]
         radii = [e["jacobian_radius"] for e in ev if e.get("jacobian_radius") is not None]
@@ -290,6 +293,10 @@ def assemble_task(plan: TaskPlan, suite: SuiteConfig, cells: list[dict[str, Any]
             "quality_interval": interval95(per_seed).to_dict(),
             "snr_db": statistics.fmean(snrs) if snrs else None,
             "z_snr_db": statistics.fmean(z_snrs) if z_snrs else None,
+            "read_noise": statistics.fmean(f["read_noise"] for f in found) if found else None,
+            "static_snr_db": (statistics.fmean(f["static_snr_db"] for f in found)
+                              if found else None),
+            "snr_reached": all(f["reachable"] for f in found) if found else None,
             "feedback_share": statistics.fmean(shares) if shares else None,
             "jacobian_radius": statistics.fmean(radii) if radii else None,
             "mean_slope": statistics.fmean(slopes) if slopes else None,

@@ -53,10 +53,11 @@ class Evaluation:
     chip 0 is the cell's own); ``quality`` is their mean, ``quality_per_chip`` each
     one's."""
     snr_target_db: float | None = None
-    """Score where the trained model's core crossbar SNR on its chip is this many dB:
-    ``hardware``'s read noise is replaced by the one found by
-    :func:`hadeq.bench.measure.read_noise_for_snr` (recorded as ``snr_calibration``).
-    DEQ models only."""
+    """Score where the trained model's crossbar SNR on its chip
+    (:meth:`~hadeq.models.HadeqModel.crossbar_snr_db`: a hybrid's core crossbar at its
+    equilibria, a baseline's crossbars pooled) is this many dB: ``hardware``'s read noise
+    is replaced by the one found by :func:`hadeq.bench.measure.read_noise_for_snr`
+    (recorded as ``snr_calibration``)."""
 
     def resolved(self, model: Any, x: torch.Tensor, seed: int
                  ) -> tuple[HardwareConfig, dict[str, Any] | None]:

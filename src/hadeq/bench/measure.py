@@ -303,25 +303,24 @@ def core_snr(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig,
     }
 
 
-def mvm_snr_db(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig, seed: int) -> float:
-    """The core crossbar's SNR on the chip (``hardware``, programmed with ``seed``), as
-    :func:`core_snr`'s ``mvm_snr_db``: its output ``W z*`` at the chip's own equilibria
-    against the float product; read noise from a seeded stream."""
+def crossbar_snr_db(model: HadeqModel, x: Tensor, hardware: HardwareConfig, seed: int) -> float:
+    """The model's crossbar SNR on the chip (``hardware``, programmed with ``seed``),
+    :meth:`~hadeq.models.HadeqModel.crossbar_snr_db` (for a hybrid DEQ :func:`core_snr`'s
+    ``mvm_snr_db``: its core's output ``W z*`` at the chip's own equilibria against the
+    float product); read noise from a stream seeded by ``seed``."""
     chip = model.clone()
     chip.set_hardware(hardware, seed=seed)
-    chip.eval()
-    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        real = chip.forward_with_info(x)
-        assert real.z_star is not None
-        return measure_snr_db(chip.core, real.z_star)  # type: ignore[attr-defined]
+        return chip.crossbar_snr_db(x)
 
 
-def read_noise_for_snr(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig,
+def read_noise_for_snr(model: HadeqModel, x: Tensor, hardware: HardwareConfig,
                        target_db: float, seed: int, tol_db: float = 0.25,
                        max_steps: int = 4) -> dict[str, Any]:
-    """The read noise at which the core crossbar's SNR on the chip (:func:`mvm_snr_db`)
-    is ``target_db``: the hardware point of a given SNR, found by measurement.
+    """The read noise at which the model's crossbar SNR on the chip
+    (:func:`crossbar_snr_db`) is ``target_db``: the hardware point of a given SNR, found
+    by measurement.
 
     The read's error power, relative to the signal's, is a static part ``P_0`` (weights,
     converters, drift; measured without read noise) plus ``c·σ²`` (the read noise is
@@ -335,13 +334,13 @@ def read_noise_for_snr(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig
     def error_power(db: float) -> float:
         return 10.0 ** (-db / 10.0)
 
-    static = mvm_snr_db(model, x, hardware.replace(read_noise=0.0), seed)
+    static = crossbar_snr_db(model, x, hardware.replace(read_noise=0.0), seed)
     out: dict[str, Any] = {"target_db": target_db, "static_snr_db": static,
                            "read_noise": 0.0, "snr_db": static, "reachable": False}
     if not static > target_db:
         return out
     sigma = hardware.read_noise if hardware.read_noise > 0.0 else 0.05
-    snr = mvm_snr_db(model, x, hardware.replace(read_noise=sigma), seed)
+    snr = crossbar_snr_db(model, x, hardware.replace(read_noise=sigma), seed)
     for _ in range(max_steps):
         if abs(snr - target_db) <= tol_db:
             break
@@ -349,7 +348,7 @@ def read_noise_for_snr(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig
         if not c > 0.0:  # read noise does not show in the error: nothing to solve
             break
         sigma = math.sqrt((error_power(target_db) - error_power(static)) / c)
-        snr = mvm_snr_db(model, x, hardware.replace(read_noise=sigma), seed)
+        snr = crossbar_snr_db(model, x, hardware.replace(read_noise=sigma), seed)
     out.update(read_noise=sigma, snr_db=snr, reachable=abs(snr - target_db) <= tol_db)
     return out
 

@@ -29,7 +29,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from hadeq.bench.report import where_it_wins
+from hadeq.bench.report import headline_hardware_text, where_it_wins
 from hadeq.bench.schema import DIGITAL, HYBRID, STANDARD
 from hadeq.bench.stats import Interval, format_interval
 from hadeq.errors import DataError
@@ -281,6 +281,7 @@ def readme_section(results: dict[str, Any], source: str) -> str:
         "retention = hybrid "
         "quality relative to the digital DEQ (higher is better).",
         _table(header, headline_rows(results)),
+        headline_hardware_text(results),
         "Where the hybrid wins, at the headline hardware and end to end, against every "
         "digital design of its quality class (a digital DEQ at any solver × precision, or "
         f"the digital feed-forward network; within {_tolerance(results):.1%} of its "

@@ -54,7 +54,7 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
              for b in suite.weight_bits]
             + [Evaluation(f"noise={n}", chip.replace(read_noise=n), episodes=sweep_episodes)
                for n in suite.read_noise])
-        head = Evaluation("headline", chip, reference=True)
+        head = Evaluation("headline", chip, reference=True, snr_target_db=suite.headline_snr_db)
         corners = tuple(_corner(label, chip, fields, sweep_episodes, suite.corner_chips)
                         for label, fields in suite.corners.items())
         for label in plan.train_at_corners:

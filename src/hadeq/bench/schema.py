@@ -21,7 +21,9 @@
               "energy_j": float, "energy_breakdown_j": {bucket: J}, "latency_ns": float,
               "iterations_mean": float | null, "settling_time_ns": float | null,
               "sample_time_ns": float | null (hybrids: the charged sampling instant t_s),
-              "snr_db": float | null, "converged_fraction": float | null,
+              "snr_db": float | null (crossbar SNR at the headline),
+              "read_noise": float | null (the headline's read noise found for its SNR),
+              "static_snr_db": float | null, "converged_fraction": float | null,
               "train_time_s": float
             }
           },
@@ -101,6 +103,7 @@ def headline(task: dict[str, Any]) -> dict[str, Any]:
         "retention": retention(hybrid["quality_mean"], digital["quality_mean"],
                                task["higher_is_better"]),
         "snr_db": hybrid["snr_db"],
+        "read_noise": hybrid.get("read_noise"),
         "digital_quality": digital["quality_mean"],
         "hybrid_quality": hybrid["quality_mean"],
         "digital_energy_j": digital["energy_j"],

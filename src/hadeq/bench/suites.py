@@ -14,9 +14,19 @@ HEADLINE_HARDWARE: dict[str, Any] = {
     "weight_bits": C.PROPOSAL_WEIGHT_BITS,
     "read_noise": 0.05,
 }
-"""The hardware at which the headline is judged: a HERMES-like PCM core with 8-bit
-weights and read noise 0.05 of full scale (SNR ≈ 21 dB for a signal spanning the range,
-FACTS.md), drift to one hour, 8-bit converters."""
+"""The chip every analog model is trained on (hardware- and physics-aware) and the
+headline is judged on: a HERMES-like PCM core with 8-bit weights, drift to one hour,
+8-bit converters, and read noise 0.05 of full scale (SNR ≈ 21 dB for a signal spanning
+the range, FACTS.md). At the headline its read noise is replaced per trained model by
+the one where that model's crossbars measure :data:`HEADLINE_SNR_DB`."""
+
+HEADLINE_SNR_DB: float = C.PROPOSAL_SNR_DB
+"""The headline's crossbar SNR, the proposal's threshold. No read noise of the preset
+sets it for every model: trained cores sit several dB above it on the preset chip with
+or without read noise (static device errors dominate; each cell records its static
+SNR), while a crossbar with initial weights and inputs spanning the DAC range is near it
+without any, so the point is found per trained model
+(:func:`hadeq.bench.measure.read_noise_for_snr`) and recorded in each cell."""
 
 
 CALIBRATION_SAMPLES = 256
@@ -34,7 +44,6 @@ at which its core crossbar's SNR on the chip is this many dB
 (:func:`hadeq.bench.measure.read_noise_for_snr`)."""
 
 HARSH_CORNERS: dict[str, MappingProxyType[str, Any]] = {
-    "snr=20dB": MappingProxyType({SNR_FIELD: C.PROPOSAL_SNR_DB}),
     "noise=0.2": MappingProxyType({"read_noise": 0.2}),
     "noise=0.5": MappingProxyType({"read_noise": 0.5}),
     "noise=1.0": MappingProxyType({"read_noise": 1.0}),
@@ -43,10 +52,11 @@ HARSH_CORNERS: dict[str, MappingProxyType[str, Any]] = {
     "drift=1y,uncompensated": MappingProxyType({"t_inference_s": C.SECONDS_PER_YEAR,
                                                 "drift_compensation": False}),
 }
-"""Corners beyond the sweeps, where standard training should fail: the read noise at
-which each model's core crossbar SNR is the proposal's 20 dB threshold, read noise up to
-the full scale of one device at the rail, 4-bit weights with 4–6-bit converters, PCM
-drift to one year without the global drift compensation."""
+"""Corners beyond the sweeps, where standard training should fail (each the preset chip
+with the fields given): read noise up to the full scale of one device at the rail, 4-bit
+weights with 4–6-bit converters, PCM drift to one year without the global drift
+compensation. A corner may also give :data:`SNR_FIELD` (a crossbar SNR in dB) instead of
+a read noise."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,11 @@ class SuiteConfig:
     seeds: tuple[int, ...] = (0, 1)
     headline_hardware: MappingProxyType[str, Any] = field(
         default_factory=lambda: _frozen(dict(HEADLINE_HARDWARE)))
+    """The chip analog models are trained on, and the headline's but for its read noise."""
+    headline_snr_db: float | None = HEADLINE_SNR_DB
+    """The headline scores every trained analog model where its crossbar SNR on the
+    headline chip is this many dB (the read noise found per model and recorded); None:
+    at the headline chip's own read noise."""
     weight_bits: tuple[int, ...] = (4, 5, 6, 7, 8)
     read_noise: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1)
     corners: MappingProxyType[str, MappingProxyType[str, Any]] = field(

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hadeq.analog import AnalogMVM, HardwareConfig
+from hadeq.analog import AnalogMVM, HardwareConfig, measure_snr_db
 from hadeq.analog.loop import (
     LoopDynamics,
     LoopSampling,
@@ -214,6 +214,23 @@ class AnalogCoreDEQ(HadeqModel):
     def loop_layers(self) -> tuple[AnalogMVM, ...]:
         """The analog layers inside the loop (the energy model counts their MACs)."""
         return (self.core,)
+
+    @torch.no_grad()
+    def crossbar_snr_db(self, x: Tensor) -> float:
+        """SNR (dB) of the core crossbar on the chip: its output ``W z*`` at the model's
+        own equilibria of ``x`` (evaluation mode) against the float product (for a conv
+        core with a spectral path, of the convolution) — the quantity FACTS.md's
+        "SNR ≥ 20 dB" refers to. Read noise from the current random state; the operation
+        counters are left as they were."""
+        with self._counters_kept():
+            was_training = self.training
+            self.eval()
+            try:
+                z_star = self.forward_with_info(x).z_star
+            finally:
+                self.train(was_training)
+            assert z_star is not None
+            return measure_snr_db(self.core, z_star)
 
     @torch.no_grad()
     def project_contractive_(self) -> float:

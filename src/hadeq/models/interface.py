@@ -22,6 +22,7 @@ are :class:`EquilibriumModel` s and add what equilibrium measurements need.
 ``calibrate_loop(x, sampling)`` fixes its ranges and sampling instant ``t_s`` from
                                inputs ``x``; evaluation on hardware then runs the circuit
 ``adopt_loop_calibration(c)``  reuses one made on the same chip (any read noise)
+``crossbar_snr_db(x)``         SNR of the model's crossbars on its chip, on inputs ``x``
 =============================  ===========================================================
 
 The hybrid DEQs (:class:`hadeq.models.core.AnalogCoreDEQ`) add what equilibrium
@@ -31,7 +32,9 @@ measurements need: ``loop_layers()``, ``injection(x)``, ``maps(u)``, ``workload(
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -184,12 +187,54 @@ class HadeqModel(nn.Module):
                           "priced from measured iterations and settling by the bench)")
 
     @torch.no_grad()
+    def crossbar_snr_db(self, x: Tensor) -> float:
+        """SNR (dB) of the model's crossbars on its chip, for one inference of ``x`` in
+        evaluation mode: every analog layer's output against the float product of the same
+        inputs, pooled over the layers and their calls, ``10·log10(Σ Var[clean] /
+        Σ Var[error])`` (each variance over a call's elements, weighted by their count; one
+        layer called once gives :func:`hadeq.analog.snr_db`). The read noise comes from the
+        current random state; the operation counters are left as they were. The hybrid
+        DEQs measure their core crossbar at the equilibrium instead
+        (:meth:`hadeq.models.core.AnalogCoreDEQ.crossbar_snr_db`)."""
+        powers = torch.zeros(2, dtype=torch.float64)  # Σ n·Var[clean], Σ n·Var[error]
+
+        def record(layer: nn.Module, args: tuple[Any, ...], noisy: Tensor) -> None:
+            clean = layer.ideal_forward(args[0]).double()  # type: ignore[operator]
+            err = noisy.double() - clean
+            powers.add_(torch.stack([clean.var(unbiased=False), err.var(unbiased=False)])
+                        * clean.numel())
+
+        with self._counters_kept(), _evaluating(self):
+            hooks = [layer.register_forward_hook(record) for layer in self.analog_layers()]
+            try:
+                self.forward(x)
+            finally:
+                for hook in hooks:
+                    hook.remove()
+        if not hooks:
+            raise ConfigError("model", type(self).__name__, "a model with analog layers")
+        signal, noise = powers.tolist()
+        return _snr_from_powers(signal, noise)
+
+    @torch.no_grad()
     def project_contractive_(self) -> float | None:
         """Restore the model's constraints after an optimizer step; returns the norm bound
         of the feedback operator afterwards (None: the model has no feedback)."""
         return None
 
     # --- helpers --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _counters_kept(self) -> Iterator[None]:
+        """Restore every analog layer's operation counters on exit (a measurement is not
+        an inference to be priced)."""
+        saved = [(layer, layer.counters()) for layer in self.analog_layers()]
+        try:
+            yield
+        finally:
+            for layer, counts in saved:
+                for name, value in counts.items():
+                    setattr(layer, name, value)
+
     def _analog_slots(self) -> Iterator[tuple[nn.Module, str, AnalogMVM]]:
         """``(parent, attribute, layer)`` of every analog layer, in registration order."""
         def visit(module: nn.Module) -> Iterator[tuple[nn.Module, str, AnalogMVM]]:
@@ -212,3 +257,23 @@ class HadeqModel(nn.Module):
         if x.dtype != dtype:
             raise ConfigError("x.dtype", x.dtype, f"{dtype}, the dtype of the model's weights "
                               "(convert x or the model with .to())")
+
+
+@contextlib.contextmanager
+def _evaluating(model: nn.Module) -> Iterator[None]:
+    """``model`` in evaluation mode inside, in its own mode again on exit."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def _snr_from_powers(signal: float, noise: float) -> float:
+    """``10·log10(signal / noise)`` with :func:`hadeq.analog.snr_db`'s limits."""
+    if noise <= 0.0:
+        return math.inf
+    if signal <= 0.0:
+        return -math.inf
+    return 10.0 * math.log10(signal / noise)
