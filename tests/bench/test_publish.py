@@ -69,6 +69,27 @@ def test_readme_matches_the_committed_snapshot(monkeypatch, suite):
         + (" (or make benchmarks)" if suite == "benchmarks" else ""))
 
 
+def test_a_committed_snapshot_regenerates_its_section_in_place(tmp_path):
+    """Publishing the snapshot folder itself (after a change to the generated text)
+    rewrites the README section and leaves the snapshot's files as they are."""
+    snap = tmp_path / "snapshots" / "full"
+    snap.mkdir(parents=True)
+    source = os.path.join(ROOT, "snapshots", "full", "results.json")
+    with open(source, encoding="utf-8") as fh:
+        (snap / "results.json").write_text(fh.read(), encoding="utf-8")
+    before = (snap / "results.json").read_bytes()
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n\n" + BEGIN.format(source="snapshots/full") + "\nold\n" + END
+                      + "\n", encoding="utf-8")
+    args = ["--snapshot", str(snap), "--readme", str(readme)]
+    assert main([str(snap), *args]) == 0
+    assert "old" not in readme.read_text(encoding="utf-8")
+    assert "Headline hardware: the `hermes_pcm_8bit` preset" in readme.read_text(
+        encoding="utf-8")
+    assert (snap / "results.json").read_bytes() == before
+    assert main(["--check", str(snap), "--readme", str(readme)]) == 0
+
+
 def _rows(markdown: str) -> list[list[str]]:
     """The cells of every table row in ``markdown`` (header and separator lines too)."""
     return [[c.strip() for c in line.strip().strip("|").split("|")]

@@ -394,7 +394,10 @@ def load_results(folder: str) -> dict[str, Any]:
 
 
 def snapshot(results_dir: str, snapshot_dir: str) -> None:
-    """Copy a run's ``results.json``, ``report.md`` and PNG plots into ``snapshot_dir``."""
+    """Copy a run's ``results.json``, ``report.md`` and PNG plots into ``snapshot_dir``
+    (nothing to copy when the run is that snapshot: its README section is regenerated)."""
+    if os.path.isdir(snapshot_dir) and os.path.samefile(results_dir, snapshot_dir):
+        return
     os.makedirs(snapshot_dir, exist_ok=True)
     plots = [n for n in sorted(os.listdir(results_dir)) if n.endswith(".png")]
     for name in ("results.json", "report.md", *plots):

@@ -510,19 +510,24 @@ def headline_hardware_text(results: dict[str, Any]) -> str:
         return f"Headline hardware: {preset}."
     found = []
     for name, task in results["tasks"].items():
-        models = [f"{model} {m['read_noise']:.2g}" for model, m in task["models"].items()
-                  if m.get("read_noise") is not None]
-        unreached = [model for model, m in task["models"].items()
-                     if m.get("snr_reached") is False]
+        models = []
+        for model, m in task["models"].items():
+            if m.get("read_noise") is None:
+                continue
+            static = format_number(m.get("static_snr_db"))
+            models.append(f"{model} {m['read_noise']:.2g} ({static} dB without read noise"
+                          + (", not reached by every seed)" if m.get("snr_reached") is False
+                             else ")"))
         if models:
-            found.append(f"{name}: " + ", ".join(models)
-                         + (f" (not reached by every seed of {', '.join(unreached)})"
-                            if unreached else ""))
+            found.append(f"{name}: " + ", ".join(models))
     return (f"Headline hardware: every analog model is trained on {preset} and scored "
             f"where its crossbars measure the proposal's {target:g} dB on that chip: the "
             "read noise is found per trained model, by measurement (a hybrid's core "
-            "crossbar at its equilibria, a baseline's crossbars pooled). The read noise "
-            "found (fraction of full scale, mean over seeds): " + "; ".join(found) + ".")
+            "crossbar at its equilibria, a baseline's crossbars pooled); a model whose "
+            "crossbars are below it without read noise is scored with none. The read "
+            "noise found (fraction of full scale) and the crossbars' SNR without read "
+            "noise, means over seeds: "
+            + "; ".join(found) + ".")
 
 
 def headline_table(results: dict[str, Any]) -> str:
