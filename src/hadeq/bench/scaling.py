@@ -32,7 +32,12 @@ dynamics.
   loop's *residual* falls to ``tol`` (the digital solvers' stopping rule);
 * the core's ``‖W‖₂``, ``ρ(J*)``, mean σ′, feedback share ``‖W z*‖/‖u‖``, crossbar
   conductance ``mean|W|/max|W|`` (a pair per weight at ``g_max·|ŵ|``) and row activity
-  mean ``z*²``, which the energy model charges.
+  mean ``z*²``, which the energy model charges;
+* what the programmed chip does to the core (:func:`measure_chip`, not priced): ``W``
+  programmed on the headline chip as a loop's crossbar (no converters, no read noise),
+  without and with word-line IR drop at ``wire_resistance_ohm``: the crossbar's SNR at
+  the float equilibria and the SNR of the chip's own equilibria. IR drop grows with the
+  cells a word line drives, so this is where it shows against n.
 
 **What is priced, per assumption point** (:func:`price`): one assumption changed from the
 default point at a time (``τ``, amplifier power, outputs per ADC, digital precision,
@@ -61,6 +66,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from hadeq import constants as C
+from hadeq.analog import AnalogLinear, measure_snr_db, snr_db
 from hadeq.analog.config import HardwareConfig
 from hadeq.analog.loop import LoopDynamics, adc_half_lsb, crossing_times, sampling_time_ns, settle
 from hadeq.bench.assemble import DigitalDesign, design_config
@@ -90,6 +96,7 @@ from hadeq.energy.area import (
 from hadeq.energy.config import PRECISIONS, WEIGHT_REUSE
 from hadeq.errors import ConfigError
 from hadeq.io import check_output_dir, write_json_atomic, write_text_atomic
+from hadeq.models.core import loop_hardware
 from hadeq.validation import check_choice, check_int, check_range, from_mapping, to_dict
 
 SUITE = "scaling"
@@ -213,6 +220,10 @@ class ScalingConfig:
     ``fit`` (:data:`FIT_NETWORK`, the default point): the digital weights that do not fit
     in it come from DRAM at every inference
     (:func:`hadeq.energy.accounting.weight_placement`)."""
+    wire_resistance_ohm: float = C.WIRE_RESISTANCE_OHM_PER_CELL
+    """Word-line resistance between adjacent cells, Ω, in [0, 1000], at which each core's
+    IR drop is measured on the headline chip (:func:`measure_chip`; the ``rram_4bit``
+    preset's value by default)."""
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # lists from JSON/YAML/CLI become tuples
@@ -266,6 +277,7 @@ class ScalingConfig:
                 check_int(k, v, 0, 1 << 40)
 
         _check_sequence(p + "onchip_buffer_bytes", self.onchip_buffer_bytes, buffer)
+        check_range(p + "wire_resistance_ohm", self.wire_resistance_ohm, 0.0, 1e3)
 
     @classmethod
     def parse(cls, data: Mapping[str, Any] | None = None) -> ScalingConfig:
@@ -426,6 +438,33 @@ def measure_core(w: Tensor, u: Tensor, config: ScalingConfig, tol: float, tau_ns
             "activity": float(z.pow(2).mean()),
         },
     }
+
+
+def measure_chip(w: Tensor, u: Tensor, config: ScalingConfig, chip: HardwareConfig,
+                 seed: int, tol: float) -> dict[str, Any]:
+    """How the programmed chip perturbs core ``W`` (static errors only: no read noise),
+    ``W`` programmed with ``seed`` on ``chip`` as a loop's crossbar (no converters,
+    :func:`hadeq.models.core.loop_hardware`), without IR drop (``no_ir_drop``) and with
+    word-line IR drop at ``config.wire_resistance_ohm`` (``ir_drop``): per variant the
+    crossbar's SNR ``crossbar_snr_db`` (its output ``W z*`` at the float equilibria
+    against the float product) and ``z_snr_db``, the SNR of the chip's own equilibria
+    (of ``tanh(W_s z + u)``, ``W_s`` the chip's static operator) against the float ones;
+    equilibria solved to ``tol/100``."""
+    n = w.shape[0]
+    z = _equilibrium(w, u, tol / 100)
+    out: dict[str, Any] = {"wire_resistance_ohm": config.wire_resistance_ohm}
+    for label, ohm in (("no_ir_drop", 0.0), ("ir_drop", config.wire_resistance_ohm)):
+        hw = loop_hardware(chip).replace(read_noise=0.0, wire_resistance_ohm=ohm)
+        layer = AnalogLinear(n, n, bias=False, hardware=hw)
+        with torch.no_grad():
+            layer.weight.copy_(w)
+        layer.program(seed)
+        layer.eval()
+        w_s, offset = layer.static_operands()
+        u_s = u if offset is None else u + offset
+        out[label] = {"crossbar_snr_db": measure_snr_db(layer, z),
+                      "z_snr_db": snr_db(z, _equilibrium(w_s, u_s, tol / 100))}
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -619,6 +658,7 @@ def run_scaling(config: ScalingConfig, out_root: str = "results", *, progress: b
             with torch.no_grad():
                 w, u, _ = random_core(n, seed, config, tol)
                 measured = measure_core(w, u, config, tol, chip.tau_ns)
+                measured["chip"] = measure_chip(w, u, config, chip, core_seed(n, seed), tol)
             measurements.append({"n": n, "seed": seed, **measured,
                                  "wall_time_s": time.perf_counter() - t0})
             bar.update()
@@ -733,7 +773,8 @@ def _axis_values(axis: str, value: Any) -> str:
 
 def measured_table(results: Mapping[str, Any]) -> str:
     """Per size: the cores (‖W‖₂, ρ(J*), mean σ′, feedback share) and what was measured
-    (iterations, t_s, the time the loop's residual reaches tol), mean ± 95 % interval."""
+    (iterations, t_s, the time the loop's residual reaches tol, the programmed chip's
+    crossbar and equilibrium SNR without and with IR drop), mean ± 95 % interval."""
     solvers = results["config"]["solvers"]
     cols: list[tuple[str, Callable[[Mapping[str, Any]], Any]]] = [
         ("‖W‖₂", lambda m: m["core"]["feedback_norm"]),
@@ -746,8 +787,14 @@ def measured_table(results: Mapping[str, Any]) -> str:
         ("t_s (ns)", lambda m: m["settling"]["sample_time_ns"]),
         ("t_s / τ", lambda m: _num(m["settling"]["sample_time_ns"]) / m["settling"]["tau_ns"]),
         ("residual ≤ tol (ns)", lambda m: m["settling"]["residual_time_ns_quantile"]),
-        ("wall (s)", lambda m: m["wall_time_s"]),
     ]
+    if all("chip" in m for m in results["measurements"]):  # runs from before lack it
+        cols += [(f"{name}, {label}", lambda m, v=variant, k=key: m["chip"][v][k])
+                 for key, name in (("crossbar_snr_db", "crossbar SNR dB"),
+                                   ("z_snr_db", "z* SNR dB"))
+                 for variant, label in (("no_ir_drop", "no IR drop"),
+                                        ("ir_drop", "IR drop"))]
+    cols.append(("wall (s)", lambda m: m["wall_time_s"]))
     stats = [_measured_stats(results, get) for _, get in cols]
     rows = [[str(n)] + [_interval_text(col[i]) for col in stats]
             for i, n in enumerate(results["config"]["sizes"])]
