@@ -320,7 +320,8 @@ def test_the_headline_scores_every_analog_model_at_its_own_crossbar_snr(micro_ru
     """At the headline every analog model (both hybrids and the baseline) is scored on the
     headline chip with the read noise where its own crossbars measure the suite's 20 dB,
     found per trained model and recorded in its cell; for the hybrids that is the same
-    measurement as their snr=20dB corner's; the model rows and the report carry it."""
+    measurement as their snr=20dB corner's; the model rows and the report carry it. The
+    models trained on the chip were trained at that SNR."""
     root, results, _ = micro_run
     assert MICRO.headline_snr_db == 20.0
     for name, task in results["tasks"].items():
@@ -340,6 +341,16 @@ def test_the_headline_scores_every_analog_model_at_its_own_crossbar_snr(micro_ru
             assert row["read_noise"] == pytest.approx(cal["read_noise"])
             assert row["snr_db"] == pytest.approx(cal["snr_db"])
         assert "analog_mlp" in roles or name == "pendulum"
+        # Trained there too: the last epoch's read noise puts the crossbars at 20 dB (or
+        # is 0 where the static errors alone are below it); the float DEQ has none.
+        for role in roles:
+            final = _cell(root, name, role)["train_final"]
+            if role == "digital":
+                assert "train/read_noise" not in final
+            elif final["train/read_noise"] > 0.0:
+                assert abs(final["train/snr_db"] - 20.0) <= 0.25
+            else:
+                assert final["train/snr_db"] <= 20.0
     with open(os.path.join(root, "micro", "report.md"), encoding="utf-8") as fh:
         assert "scored where its crossbars measure the proposal's 20 dB" in fh.read()
 

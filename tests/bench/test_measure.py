@@ -70,8 +70,8 @@ def test_the_read_noise_for_an_snr_gives_that_snr_and_crossbar_snr_is_core_snrs(
     """The read noise found for 20 dB gives 20 dB when measured afresh, more noise gives
     less, and a hybrid's crossbar_snr_db is core_snr's mvm_snr_db; a target above the
     static errors' SNR is out of reach (no read noise)."""
-    from hadeq.bench.measure import crossbar_snr_db, read_noise_for_snr
     from hadeq.models import HybridDEQ, HybridDEQConfig
+    from hadeq.training.snr import crossbar_snr_db, read_noise_for_snr
 
     torch.manual_seed(0)
     model = HybridDEQ(HybridDEQConfig(in_features=8, hidden=48, out_features=3,

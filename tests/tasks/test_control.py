@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import gymnasium
 import numpy as np
 import pytest
@@ -88,6 +90,30 @@ def test_imitation_improves_policy(expert):
     assert hist["loss"][-1] < hist["loss"][0] and hist["n_samples"][1] > hist["n_samples"][0]
     after = evaluate_policy(policy, n_episodes=10, seed=0).mean_return
     assert after > before + 200, (before, after)
+
+
+def test_before_epoch_sees_every_epochs_data_and_the_policy_trains_after_it(expert):
+    """The hook runs once per epoch of every round, with that round's observations (the
+    data grows with DAgger), and the policy is back in training mode after it."""
+    torch.manual_seed(0)
+    policy = MLPPolicy(hidden=8)
+    seen = []
+
+    def hook(obs: torch.Tensor) -> None:
+        seen.append(len(obs))
+        policy.eval()  # e.g. a measurement on the policy
+
+    cfg = ImitationConfig(n_uniform_states=100, n_expert_rollouts=0, dagger_rounds=1,
+                          rollouts_per_round=1, epochs_per_round=2, batch_size=50, lr=1e-2)
+    modes = []  # (a training step, training mode) of every forward pass
+    real_forward = policy.forward
+    policy.forward = lambda x: (modes.append((torch.is_grad_enabled(), policy.training)),
+                                real_forward(x))[1]
+    hist = train_imitation(policy, expert, cfg, before_epoch=hook)
+    assert len(seen) == 4 and seen[0] == seen[1] == hist["n_samples"][0]
+    assert seen[2] == seen[3] == hist["n_samples"][1] > seen[0]
+    steps = [training for grad, training in modes if grad]
+    assert len(steps) == sum(2 * math.ceil(n / 50) for n in hist["n_samples"]) and all(steps)
 
 
 def test_deq_policy_is_a_fixed_point_and_trains():

@@ -34,6 +34,7 @@ from hadeq.tasks import get_task
 from hadeq.training import Trainer
 from hadeq.training.config import parse_train_config
 from hadeq.training.evaluation import evaluate_model, on_hardware
+from hadeq.training.snr import read_noise_for_snr
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class Evaluation:
     """Score where the trained model's crossbar SNR on its chip
     (:meth:`~hadeq.models.HadeqModel.crossbar_snr_db`: a hybrid's core crossbar at its
     equilibria, a baseline's crossbars pooled) is this many dB: ``hardware``'s read noise
-    is replaced by the one found by :func:`hadeq.bench.measure.read_noise_for_snr`
+    is replaced by the one found by :func:`hadeq.training.snr.read_noise_for_snr`
     (recorded as ``snr_calibration``)."""
 
     def resolved(self, model: Any, x: torch.Tensor, seed: int
@@ -65,7 +66,7 @@ class Evaluation:
         noise was found (None unless :attr:`snr_target_db` is set)."""
         if self.snr_target_db is None:
             return self.hardware, None
-        found = measure.read_noise_for_snr(model, x, self.hardware, self.snr_target_db, seed)
+        found = read_noise_for_snr(model, x, self.hardware, self.snr_target_db, seed)
         return self.hardware.replace(read_noise=found["read_noise"]), found
 
 
@@ -92,6 +93,10 @@ class Cell:
     calibration_samples: int = CALIBRATION_SAMPLES
     """Held-out training inputs (the last of the training set) on which every chip's loop
     is calibrated (its fixed ranges and sampling instant ``t_s``)."""
+    train_snr_db: float | None = None
+    """Models trained through the hardware: train where their crossbars measure this SNR
+    (the read noise found again at every epoch, :func:`hadeq.training.snr.retune_read_noise`;
+    ``TrainConfig.train_snr_db``); None: at the training chip's own read noise."""
 
     def key(self) -> str:
         text = json.dumps({"cell": asdict(self), "hadeq": hadeq.__version__}, sort_keys=True,
@@ -194,7 +199,7 @@ def train_config(cell: Cell, run_dir: str) -> Any:
     return parse_train_config({
         "task": cell.task, "task_options": cell.task_options, "model": cell.model,
         "physics": cell.physics, "optimizer": {"lr": train.pop("lr", 3e-3)},
-        "seed": cell.seed, "out_dir": run_dir, **train,
+        "seed": cell.seed, "out_dir": run_dir, "train_snr_db": cell.train_snr_db, **train,
     })
 
 

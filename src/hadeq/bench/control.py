@@ -16,9 +16,10 @@ from hadeq.bench.schema import FEEDFORWARD
 from hadeq.models import HadeqModel, parameter_count
 from hadeq.models.registry import build_model
 from hadeq.tasks import ImitationConfig, evaluate_policy, observation, train_imitation
-from hadeq.training.config import model_hints
+from hadeq.training.config import SNR_SAMPLES, model_hints
 from hadeq.training.evaluation import on_hardware
 from hadeq.training.seeding import derive_seed
+from hadeq.training.snr import retune_read_noise
 
 CURVE_EPISODES = 10
 """Episodes per point of the quality-against-time curves (the same initial states at every
@@ -44,15 +45,27 @@ def train_and_measure_control(cell: Any, task: Any, run_dir: str) -> dict[str, A
         torch.manual_seed(derive_seed(cell.seed, "init"))
         model = build_model(cell.model, model_hints(task), seed=derive_seed(cell.seed, "program"))
     train = dict(cell.train)
+    base_hardware, found = model.hardware, []
+
+    def at_snr(obs: torch.Tensor) -> None:
+        """Train where the crossbars measure the cell's SNR (as the trainer does)."""
+        last = found[-1]["read_noise"] if found else 0.0  # the search starts there
+        chip = base_hardware.replace(read_noise=last) if last > 0.0 else base_hardware
+        found.append(retune_read_noise(model, obs[-SNR_SAMPLES:], chip, cell.train_snr_db,
+                                       derive_seed(cell.seed, "program")))
+
     start = time.perf_counter()
     history = train_imitation(model, data.expert, ImitationConfig(**train, seed=cell.seed),
-                              after_step=model.project_contractive_)
+                              after_step=model.project_contractive_,
+                              before_epoch=None if cell.train_snr_db is None else at_snr)
     train_time = time.perf_counter() - start
     model.eval()
     result: dict[str, Any] = {
         "parameters": parameter_count(model),
         "train_time_s": train_time,
-        "train_final": {"imitation_mse": history["loss"][-1]},
+        "train_final": {"imitation_mse": history["loss"][-1],
+                        **({"train/read_noise": found[-1]["read_noise"],
+                            "train/snr_db": found[-1]["snr_db"]} if found else {})},
         "evaluations": {},
     }
     headline_episodes = cell.task_options.get("n_episodes", 50)

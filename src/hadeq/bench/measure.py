@@ -303,56 +303,6 @@ def core_snr(model: AnalogCoreDEQ, x: Tensor, hardware: HardwareConfig,
     }
 
 
-def crossbar_snr_db(model: HadeqModel, x: Tensor, hardware: HardwareConfig, seed: int) -> float:
-    """The model's crossbar SNR on the chip (``hardware``, programmed with ``seed``),
-    :meth:`~hadeq.models.HadeqModel.crossbar_snr_db` (for a hybrid DEQ :func:`core_snr`'s
-    ``mvm_snr_db``: its core's output ``W z*`` at the chip's own equilibria against the
-    float product); read noise from a stream seeded by ``seed``."""
-    chip = model.clone()
-    chip.set_hardware(hardware, seed=seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return chip.crossbar_snr_db(x)
-
-
-def read_noise_for_snr(model: HadeqModel, x: Tensor, hardware: HardwareConfig,
-                       target_db: float, seed: int, tol_db: float = 0.25,
-                       max_steps: int = 4) -> dict[str, Any]:
-    """The read noise at which the model's crossbar SNR on the chip
-    (:func:`crossbar_snr_db`) is ``target_db``: the hardware point of a given SNR, found
-    by measurement.
-
-    The read's error power, relative to the signal's, is a static part ``P_0`` (weights,
-    converters, drift; measured without read noise) plus ``c·σ²`` (the read noise is
-    independent of the rest). From a measurement at ``σ_k``, ``c = (P(σ_k) − P_0)/σ_k²``
-    and the next ``σ = √((P_target − P_0)/c)``; this stops within ``tol_db`` of the target
-    (the equilibria move a little with σ, so ``c`` is re-measured). When the static
-    errors alone bring the SNR below the target, σ is 0 (``reachable`` False).
-
-    Returns ``read_noise`` (σ, fraction of full scale), ``snr_db`` (measured there),
-    ``static_snr_db`` (at σ = 0), ``target_db`` and ``reachable``."""
-    def error_power(db: float) -> float:
-        return 10.0 ** (-db / 10.0)
-
-    static = crossbar_snr_db(model, x, hardware.replace(read_noise=0.0), seed)
-    out: dict[str, Any] = {"target_db": target_db, "static_snr_db": static,
-                           "read_noise": 0.0, "snr_db": static, "reachable": False}
-    if not static > target_db:
-        return out
-    sigma = hardware.read_noise if hardware.read_noise > 0.0 else 0.05
-    snr = crossbar_snr_db(model, x, hardware.replace(read_noise=sigma), seed)
-    for _ in range(max_steps):
-        if abs(snr - target_db) <= tol_db:
-            break
-        c = (error_power(snr) - error_power(static)) / sigma**2
-        if not c > 0.0:  # read noise does not show in the error: nothing to solve
-            break
-        sigma = math.sqrt((error_power(target_db) - error_power(static)) / c)
-        snr = crossbar_snr_db(model, x, hardware.replace(read_noise=sigma), seed)
-    out.update(read_noise=sigma, snr_db=snr, reachable=abs(snr - target_db) <= tol_db)
-    return out
-
-
 def baseline_energy(model: HadeqModel, x: Tensor, settling: Settling,
                     seed: int) -> dict[str, Any]:
     """A baseline's own energy report at default assumptions. Models whose energy depends

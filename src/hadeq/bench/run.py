@@ -63,11 +63,15 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
 
         def cell(role: str, model: dict[str, Any], seed: int, evaluations: tuple[Evaluation, ...],
                  measure_solvers: bool, physics: dict[str, Any] | None = None,
-                 plan: TaskPlan = plan) -> Cell:
+                 plan: TaskPlan = plan, train_snr_db: float | None = None) -> Cell:
             return Cell(suite=suite.name, task=plan.task, task_options=dict(plan.task_options),
                         role=role, model=model, train=dict(plan.train), physics=physics or {},
                         seed=seed, evaluations=evaluations, measure_solvers=measure_solvers,
-                        settle=settle, calibration_samples=plan.calibration_samples)
+                        settle=settle, calibration_samples=plan.calibration_samples,
+                        train_snr_db=train_snr_db)
+
+        # Trained on the headline chip: where the headline scores them, at its SNR.
+        at_snr = suite.headline_snr_db
 
         hybrid = dict(plan.hybrid)
         seeds = plan.seeds or suite.seeds
@@ -77,13 +81,13 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
                                *sweeps, *corners), True))
             cells.append(cell("physics_aware",
                               {**hybrid, "hardware": headline, "mode": "physics_aware"}, seed,
-                              (head, *sweeps, *corners), True))
+                              (head, *sweeps, *corners), True, train_snr_db=at_snr))
             cells.append(cell(FEEDFORWARD, {**hybrid, "hardware": "ideal", "feedback": False},
                               seed, (Evaluation("ideal", HardwareConfig.preset("ideal")),),
                               False))
             for name, model in plan.baselines.items():
                 cells.append(cell(name, {**dict(model), "hardware": headline}, seed, (head,),
-                                  False))
+                                  False, train_snr_db=at_snr))
             for label in plan.train_at_corners:
                 corner = next(ev for ev in corners if ev.label == f"corner:{label}")
                 cells.append(cell(trained_at(label),
@@ -93,7 +97,8 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
             for term, weight in suite.regularizer_weights.items():
                 cells.append(cell(f"reg:{term}",
                                   {**hybrid, "hardware": headline, "mode": "physics_aware"},
-                                  seeds[0], (head,), True, physics={term: weight}))
+                                  seeds[0], (head,), True, physics={term: weight},
+                                  train_snr_db=at_snr))
     return cells
 
 

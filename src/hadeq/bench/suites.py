@@ -26,7 +26,7 @@ sets it for every model: trained cores sit several dB above it on the preset chi
 or without read noise (static device errors dominate; each cell records its static
 SNR), while a crossbar with initial weights and inputs spanning the DAC range is near it
 without any, so the point is found per trained model
-(:func:`hadeq.bench.measure.read_noise_for_snr`) and recorded in each cell."""
+(:func:`hadeq.training.snr.read_noise_for_snr`) and recorded in each cell."""
 
 
 CALIBRATION_SAMPLES = 256
@@ -41,7 +41,7 @@ def _frozen(mapping: dict[str, Any]) -> MappingProxyType[str, Any]:
 SNR_FIELD = "mvm_snr_db"
 """A corner field that is no hardware field: the read noise is found, per trained model,
 at which its core crossbar's SNR on the chip is this many dB
-(:func:`hadeq.bench.measure.read_noise_for_snr`)."""
+(:func:`hadeq.training.snr.read_noise_for_snr`)."""
 
 HARSH_CORNERS: dict[str, MappingProxyType[str, Any]] = {
     "noise=0.2": MappingProxyType({"read_noise": 0.2}),

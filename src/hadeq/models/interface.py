@@ -11,6 +11,7 @@ are :class:`EquilibriumModel` s and add what equilibrium measurements need.
 ``forward_with_info(x)``       a :class:`ModelOutput` (solves, equilibria, backward stats)
 ``hardware``                   the chip the model runs on (the ``ideal`` preset: digital)
 ``set_hardware(hw, seed)``     the same weights on another chip, programmed with ``seed``
+``set_read_noise(σ)``          the same chip with another read noise (nothing rebuilt)
 ``program(seed)``              draw the chip's static non-idealities again
 ``analog_layers()``            every analog layer, in programming order
 ``project_contractive_()``     after an optimizer step: restore the model's constraints;
@@ -45,6 +46,7 @@ from torch import Tensor, nn
 from hadeq.analog import AnalogMVM, HardwareConfig
 from hadeq.errors import ConfigError
 from hadeq.solvers import SolverStats
+from hadeq.validation import check_range
 
 
 @dataclass
@@ -161,6 +163,18 @@ class HadeqModel(nn.Module):
         layer_hw = self.layer_hardware(hardware)
         for i, (parent, name, layer) in enumerate(list(self._analog_slots())):
             setattr(parent, name, layer.on_hardware(layer_hw, None if seed is None else seed + i))
+        self._hardware_changed()
+
+    def set_read_noise(self, read_noise: float) -> None:
+        """The same chip with read noise ``read_noise`` (σ, fraction of full scale): the
+        read noise is drawn afresh at every read, so nothing is reprogrammed and every
+        analog layer keeps its parameters (an optimizer's references stay valid) and its
+        programmed draws."""
+        check_range("read_noise", read_noise, 0.0, None)
+        hardware = self.hardware.replace(read_noise=float(read_noise))
+        self.config = dataclasses.replace(self.config, hardware=hardware)
+        for layer in self.analog_layers():
+            layer.hardware = layer.hardware.replace(read_noise=float(read_noise))
         self._hardware_changed()
 
     def set_eval_solver(self, solver: Any, options: dict[str, Any] | None = None) -> None:

@@ -256,11 +256,13 @@ def train_imitation(
     config: ImitationConfig | None = None,
     log: Callable[[str], None] | None = None,
     after_step: Callable[[], object] | None = None,
+    before_epoch: Callable[[torch.Tensor], object] | None = None,
 ) -> dict[str, list[float]]:
     """Fit ``policy`` to ``expert`` by DAgger; returns the loss per round and data sizes.
 
     ``after_step`` runs after every optimizer step, e.g. a DEQ policy's projection that
-    keeps its feedback weight contractive.
+    keeps its feedback weight contractive; ``before_epoch`` before every epoch with the
+    observations trained on, e.g. to set the chip's read noise for the weights so far.
     """
     cfg = config or ImitationConfig()
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -299,6 +301,9 @@ def train_imitation(
             group["lr"] = cfg.lr
         total = 0.0
         for _ in range(cfg.epochs_per_round):
+            if before_epoch is not None:
+                before_epoch(obs)
+                policy.train()
             perm = torch.randperm(len(obs), generator=gen)
             total = 0.0
             for start in range(0, len(obs), cfg.batch_size):

@@ -47,6 +47,11 @@ ProgrammingResample = Literal["never", "epoch", "batch"]
 
 SUPPORTED_TASK_KINDS = ("classification", "regression")
 
+SNR_SAMPLES = 32
+"""Training inputs (the last of the training set) on which ``train_snr_db`` is measured
+(thousands of crossbar outputs even for the smallest core: the SNR to a few tenths of a
+dB)."""
+
 
 @dataclass(frozen=True)
 class OptimizerConfig:
@@ -128,6 +133,14 @@ class TrainConfig:
     eval_seed: int = 0
     """Programming seed of the evaluation chip (and seed of its read noise)."""
 
+    train_snr_db: float | None = None
+    """Train where the model's crossbars measure this SNR, dB, in (0, 100] (training
+    through the hardware model only): at the start of every epoch the training chip's
+    read noise is set where the crossbar SNR (:meth:`hadeq.models.HadeqModel.crossbar_snr_db`)
+    on the last :data:`SNR_SAMPLES` training inputs is this, found on the chip of that
+    epoch's programming seed (:func:`hadeq.training.snr.retune_read_noise`) and recorded
+    in ``metrics.jsonl``; None: the model's own read noise throughout."""
+
     out_dir: str = "runs/train"
     """Directory of ``metrics.jsonl``, ``checkpoint.json`` and the weights."""
 
@@ -169,6 +182,8 @@ class TrainConfig:
             object.__setattr__(self, "eval_hardware",
                                HardwareConfig.parse(self.eval_hardware, "eval_hardware"))
         check_int("eval_seed", self.eval_seed, 0, 2**63 - 1)
+        if self.train_snr_db is not None:
+            check_range("train_snr_db", self.train_snr_db, 0.0, 100.0, low_open=True)
         if not isinstance(self.out_dir, str | os.PathLike) or not str(self.out_dir):
             raise ConfigError("out_dir", self.out_dir, "a directory path")
         object.__setattr__(self, "out_dir", str(self.out_dir))

@@ -47,12 +47,13 @@ from hadeq.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from hadeq.training.config import TrainConfig, parse_train_config
+from hadeq.training.config import SNR_SAMPLES, TrainConfig, parse_train_config
 from hadeq.training.distributed import DistContext
 from hadeq.training.errors import TrainingDivergedError
 from hadeq.training.evaluation import SOLVER_WARNINGS, evaluate_model
 from hadeq.training.physics import physics_loss
 from hadeq.training.seeding import derive_seed
+from hadeq.training.snr import retune_read_noise
 from hadeq.training.tally import SolverTally
 
 METRICS_FILE = "metrics.jsonl"
@@ -174,6 +175,11 @@ class Trainer:
         x_train, y_train, x_test, y_test = self._data()
         model = rebuild_model(c)
         eval_hw = c.eval_hardware_config
+        base_hardware = model.hardware  # the configured chip (train_snr_db changes its noise)
+        if c.train_snr_db is not None and not _trains_on_hardware(model):
+            raise ConfigError("train_snr_db", c.train_snr_db, "None for a model trained "
+                              "on the float model (set the model's mode to train through "
+                              "the hardware)")
         optimizer = build_optimizer(c, model)
         shuffle = torch.Generator().manual_seed(derive_seed(c.seed, "shuffle"))
         torch.manual_seed(derive_seed(c.seed, "noise", dist.rank))
@@ -231,8 +237,21 @@ class Trainer:
                    disable=not (self.progress and dist.is_main), leave=False, dynamic_ncols=True)
         try:
             for epoch in range(start_epoch, c.epochs):
+                found = None
+                if c.train_snr_db is not None:
+                    # The search starts from the last epoch's read noise (kept in the
+                    # checkpointed history, so a resumed run searches alike).
+                    start = history[-1].get("train/read_noise") if history else None
+                    found = retune_read_noise(
+                        model, x_train[-SNR_SAMPLES:],
+                        base_hardware if not start else base_hardware.replace(read_noise=start),
+                        c.train_snr_db, derive_seed(c.seed, "program", epoch))
                 record, global_step = self._epoch(dist, model, optimizer, shuffle, task,
                                                   x_train, y_train, epoch, global_step, bar)
+                if found is not None:
+                    record.update({"train/read_noise": found["read_noise"],
+                                   "train/snr_db": found["snr_db"],
+                                   "train/static_snr_db": found["static_snr_db"]})
                 if dist.is_main:
                     t_eval = time.perf_counter()
                     ev = evaluate_model(model, task, x_test, y_test, hardware=eval_hw,
@@ -394,3 +413,13 @@ def _epoch_line(record: dict[str, Any], metric: str) -> str:
             f"(non-converged {record.get('train/solver/nonconverged', 0) - floor}, "
             f"at noise floor {floor}), "
             f"{record['train_time_s']:.1f} s")
+
+
+def _trains_on_hardware(model: HadeqModel) -> bool:
+    """Whether ``model`` runs through its hardware model in training."""
+    was_training = model.training
+    model.train()
+    try:
+        return model.uses_hardware()
+    finally:
+        model.train(was_training)
