@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -55,3 +56,38 @@ def weights_file(out_dir: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
 
 def without_times(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not k.endswith("_time_s")}
+
+
+def crash_in_epoch_3_and_resume(config: TrainConfig, monkeypatch: Any) -> Any:
+    """Train ``config`` (3 epochs), killed after training epoch 3 and before its
+    checkpoint, then resume it; returns the resumed run's result."""
+    import pytest
+
+    from hadeq.training import Trainer
+    from hadeq.training import trainer as trainer_module
+
+    real = trainer_module.evaluate_model
+    calls = {"n": 0}
+
+    def crash_in_epoch_3(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # killed after training epoch 3, before its checkpoint
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "evaluate_model", crash_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(config, progress=False).fit()
+    monkeypatch.setattr(trainer_module, "evaluate_model", real)
+    with open(os.path.join(config.out_dir, "checkpoint.json"), encoding="utf-8") as fh:
+        assert json.load(fh)["epoch"] == 2  # the last checkpoint before the crash
+    return Trainer(config, progress=False).fit(resume=True)
+
+
+def assert_same_run(out_dir: Any, ref_dir: Any, history: list[dict[str, Any]],
+                    ref_history: list[dict[str, Any]]) -> None:
+    """Bitwise the same final weights and the same records (times aside)."""
+    mine, theirs = weights_file(out_dir), weights_file(ref_dir)
+    for key in theirs:
+        assert torch.equal(mine[key], theirs[key]), key
+    assert [without_times(r) for r in history] == [without_times(r) for r in ref_history]

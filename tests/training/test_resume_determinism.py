@@ -8,8 +8,13 @@ import pytest
 import torch
 
 from hadeq.training import Trainer
-from hadeq.training import trainer as trainer_module
-from tests.training.conftest import small_config, weights_file, without_times
+from tests.training.conftest import (
+    assert_same_run,
+    crash_in_epoch_3_and_resume,
+    small_config,
+    weights_file,
+    without_times,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,26 +49,9 @@ def test_resume_after_a_crash_reaches_bitwise_the_same_weights(reference, tmp_pa
                                                                monkeypatch) -> None:
     ref_dir, ref = reference
     config = small_config(tmp_path, {"epochs": 3})
-    real = trainer_module.evaluate_model
-    calls = {"n": 0}
-
-    def crash_in_epoch_3(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt  # killed after training epoch 3, before its checkpoint
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(trainer_module, "evaluate_model", crash_in_epoch_3)
-    with pytest.raises(KeyboardInterrupt):
-        Trainer(config, progress=False).fit()
-    monkeypatch.setattr(trainer_module, "evaluate_model", real)
-    assert json.loads((tmp_path / "checkpoint.json").read_text())["epoch"] == 2
-    result = Trainer(config, progress=False).fit(resume=True)
+    result = crash_in_epoch_3_and_resume(config, monkeypatch)
     assert result.epochs_run == 1
-    mine, theirs = weights_file(tmp_path), weights_file(ref_dir)
-    for key in theirs:
-        assert torch.equal(mine[key], theirs[key]), key
-    assert [without_times(r) for r in result.history] == [without_times(r) for r in ref.history]
+    assert_same_run(tmp_path, ref_dir, result.history, ref.history)
     lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
 

@@ -11,11 +11,15 @@ from hadeq.analog import HardwareConfig
 from hadeq.errors import ConfigError
 from hadeq.models import HybridDEQ, HybridDEQConfig
 from hadeq.training import Trainer
-from hadeq.training import trainer as trainer_module
 from hadeq.training.config import SNR_SAMPLES
 from hadeq.training.seeding import derive_seed
 from hadeq.training.snr import crossbar_snr_db, read_noise_for_snr
-from tests.training.conftest import NOISY_HARDWARE, small_config, weights_file, without_times
+from tests.training.conftest import (
+    NOISY_HARDWARE,
+    assert_same_run,
+    crash_in_epoch_3_and_resume,
+    small_config,
+)
 
 
 def test_set_read_noise_is_the_same_chip_with_that_noise_and_keeps_the_parameters():
@@ -80,25 +84,9 @@ def test_a_resumed_run_at_an_snr_reaches_bitwise_the_same_weights(at_snr, tmp_pa
     a run killed in its last epoch and resumed ends with the same weights and records."""
     ref_dir, _, ref = at_snr
     config = small_config(tmp_path, {"epochs": 3, "train_snr_db": 18.0})
-    real = trainer_module.evaluate_model
-    calls = {"n": 0}
-
-    def crash_in_epoch_3(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(trainer_module, "evaluate_model", crash_in_epoch_3)
-    with pytest.raises(KeyboardInterrupt):
-        Trainer(config, progress=False).fit()
-    monkeypatch.setattr(trainer_module, "evaluate_model", real)
-    result = Trainer(config, progress=False).fit(resume=True)
+    result = crash_in_epoch_3_and_resume(config, monkeypatch)
     assert result.epochs_run == 1
-    mine, theirs = weights_file(tmp_path), weights_file(ref_dir)
-    for key in theirs:
-        assert torch.equal(mine[key], theirs[key]), key
-    assert [without_times(r) for r in result.history] == [without_times(r) for r in ref.history]
+    assert_same_run(tmp_path, ref_dir, result.history, ref.history)
 
 
 def test_an_snr_target_is_refused_for_float_training_and_out_of_range(tmp_path):

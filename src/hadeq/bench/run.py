@@ -70,8 +70,7 @@ def plan_cells(suite: SuiteConfig) -> list[Cell]:
                         settle=settle, calibration_samples=plan.calibration_samples,
                         train_snr_db=train_snr_db)
 
-        # Trained on the headline chip: where the headline scores them, at its SNR.
-        at_snr = suite.headline_snr_db
+        at_snr = suite.train_snr_db  # models trained on the headline chip
 
         hybrid = dict(plan.hybrid)
         seeds = plan.seeds or suite.seeds
