@@ -24,7 +24,7 @@ bench-solvers: setup
 	$(PYTHON) benchmarks/solvers.py --out results/benchmarks/solvers.json
 
 bench-analog: setup
-	$(PYTHON) benchmarks/analog.py --repeats 5 --threads 1 --out results/benchmarks/analog.json
+	$(PYTHON) benchmarks/analog.py --threads 1 --out results/benchmarks/analog.json
 
 bench-stability: setup
 	$(PYTHON) benchmarks/stability.py --out results/benchmarks/stability.json
@@ -36,7 +36,7 @@ BENCH_OUT := snapshots/benchmarks
 benchmarks: setup
 	$(PYTHON) benchmarks/solvers.py --threads 1 --out $(BENCH_OUT)/solvers_default.json
 	$(PYTHON) benchmarks/solvers.py --threads 1 --torchdeq-lam 1e-8 --out $(BENCH_OUT)/solvers_best.json
-	$(PYTHON) benchmarks/analog.py --repeats 5 --threads 1 --out $(BENCH_OUT)/analog.json
+	$(PYTHON) benchmarks/analog.py --threads 1 --out $(BENCH_OUT)/analog.json
 	$(PYTHON) benchmarks/deq_training.py --threads 1 --out $(BENCH_OUT)/deq_training.json
 	$(PYTHON) benchmarks/stability.py --threads 1 --out $(BENCH_OUT)/stability.json
 	$(PYTHON) benchmarks/physical_eval.py --out $(BENCH_OUT)/physical_eval.json

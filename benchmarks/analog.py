@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from hadeq.analog import AnalogLinear, HardwareConfig
-from hadeq.bench.perf import analog_tables, command_line
+from hadeq.bench.perf import analog_tables, command_line, ratio_runs
 from hadeq.io import write_json_atomic
 
 NOISE = 0.04  # output noise, fraction of full scale (the aihwkit HWA value)
@@ -74,8 +74,11 @@ def time_fwd_bwd(layers: dict[str, nn.Module], x: torch.Tensor, iters: int,
     return runs
 
 
-def median_ratio(a: list[float], b: list[float]) -> float:
-    return statistics.median(x / y for x, y in zip(a, b, strict=True))
+def record_ratio(row: dict[str, Any], key: str, times: list[float], reference: list[float]
+                 ) -> None:
+    """``row[key]``: the median of the per-run ratios, ``row[key + "_runs"]``: the ratios."""
+    runs = ratio_runs(times, reference)
+    row[key], row[f"{key}_runs"] = statistics.median(runs), runs
 
 
 def ours(ref: nn.Linear, *, quantized: bool, tile_rows: int) -> AnalogLinear:
@@ -103,7 +106,7 @@ def time_presets(n: int, batch: int, iters: int, repeats: int) -> dict[str, Any]
     for name, times in runs.items():
         row[f"{name}_ms"] = statistics.median(times) * 1e3
         if name != "nn_linear":
-            row[f"{name}_vs_nn_linear"] = median_ratio(times, runs["nn_linear"])
+            record_ratio(row, f"{name}_vs_nn_linear", times, runs["nn_linear"])
     return row
 
 
@@ -184,10 +187,10 @@ def time_weight_noise(api: Any, n: int, batch: int, iters: int, repeats: int
     for name, times in runs.items():
         row[f"{name}_ms"] = statistics.median(times) * 1e3
         if name != "nn_linear":
-            row[f"{name}_vs_nn_linear"] = median_ratio(times, runs["nn_linear"])
+            record_ratio(row, f"{name}_vs_nn_linear", times, runs["nn_linear"])
             if "aihwkit_lightning" in runs and name.startswith("hadeq"):
-                row[f"{name}_vs_aihwkit_lightning"] = median_ratio(
-                    times, runs["aihwkit_lightning"])
+                record_ratio(row, f"{name}_vs_aihwkit_lightning", times,
+                             runs["aihwkit_lightning"])
     return row
 
 
@@ -203,7 +206,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--iters", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
                         help="torch threads (default: torch's own choice); one thread "
                              "gives stable ratios on a shared machine")
@@ -228,10 +231,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         row: dict[str, Any] = {"in=out": n, "batch": args.batch}
         for name, times in runs.items():
             row[f"{name}_ms"] = statistics.median(times) * 1e3
-        row["hadeq_vs_nn_linear"] = median_ratio(runs["hadeq"], runs["nn_linear"])
+        record_ratio(row, "hadeq_vs_nn_linear", runs["hadeq"], runs["nn_linear"])
         if api is not None:
-            row["hadeq_vs_aihwkit_lightning"] = median_ratio(
-                runs["hadeq"], runs["aihwkit_lightning"])
+            record_ratio(row, "hadeq_vs_aihwkit_lightning", runs["hadeq"],
+                         runs["aihwkit_lightning"])
         rows.append(row)
 
     presets = [time_presets(n, args.preset_batch, args.iters, args.repeats)

@@ -102,6 +102,7 @@ def measure(model: AnalogCoreDEQ, x: Tensor, x_cal: Tensor, repeats: int) -> dic
         "proxy_s": statistics.median(t_proxy),
         "physical_s": statistics.median(t_physical),
         "ratio": statistics.median(ratios),
+        "ratio_runs": ratios,
         "calibration_s": calibration_s,
         "sample_time_ns": calib.sample_time_ns,
         "dt_ns": calib.dt_ns,
@@ -112,7 +113,7 @@ def measure(model: AnalogCoreDEQ, x: Tensor, x_cal: Tensor, repeats: int) -> dic
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--out", default=None,
                         help="write the results as JSON here (atomically)")

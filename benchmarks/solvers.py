@@ -459,7 +459,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "on the same MLP and conv maps, at equal tolerance.",
     )
     ap.add_argument("--out", help="write the results as JSON to this path (atomically)")
-    ap.add_argument("--repeats", type=int, default=7, help="timed runs per case (default 7)")
+    ap.add_argument("--repeats", type=int, default=15, help="timed runs per case (default 15)")
     ap.add_argument("--inner", type=int, default=3, help="calls per timed run (default 3)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 2 repeats of 1 call, smaller batches")

@@ -6,11 +6,13 @@ import json
 import math
 import os
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from hadeq.bench import perf
 from hadeq.bench.publish import BEGIN, END, _cost, main, replace_section
-from hadeq.bench.stats import Interval, disjoint, format_interval, interval95
+from hadeq.bench.stats import Interval, disjoint, format_interval, interval95, median_interval
 from hadeq.errors import DataError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -30,6 +32,45 @@ def test_intervals_are_disjoint_only_when_they_do_not_touch():
     assert disjoint(Interval(1.0, 0.2, 3), Interval(1.5, 0.2, 3))
     assert not disjoint(Interval(1.0, 0.3, 3), Interval(1.5, 0.3, 3))
     assert not disjoint(Interval(1.0, math.nan, 1), Interval(9.0, 0.1, 3))
+
+
+def test_median_interval_takes_the_binomial_order_statistics():
+    # k is the largest with P(Bin(n, 1/2) <= k - 1) <= 0.025 (scipy's binomial, independent
+    # of the running sum inside median_interval).
+    for n in range(1, 40):
+        ks = [k for k in range(1, n + 1) if stats.binom.cdf(k - 1, n, 0.5) <= 0.025]
+        values = [float(v) for v in range(n, 0, -1)]  # unsorted on purpose
+        got = median_interval(values)
+        if not ks:
+            assert got is None and n < 6
+        else:
+            assert got == (float(max(ks)), float(n + 1 - max(ks)))
+    assert median_interval([7.0, 1.0, 3.0, 5.0, 2.0, 6.0, 4.0]) == (1.0, 7.0)
+
+
+def test_median_interval_covers_the_median_at_least_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    draws = rng.lognormal(0.0, 0.5, size=(4000, 15))  # skewed, median exactly 1
+    hits = [lo <= 1.0 <= hi for lo, hi in map(median_interval, draws)]
+    coverage = float(np.mean(hits))
+    # Exact coverage for n = 15 is 1 - 2 P(B <= 3) = 0.9648; 4000 trials: se 0.003.
+    assert coverage == pytest.approx(0.9648, abs=0.012)
+
+
+def test_a_target_is_met_only_when_the_whole_interval_meets_it():
+    assert perf.verdict(1.9, 2.0, (1.8, 1.99)) == "met"
+    assert perf.verdict(1.9, 2.0, (1.8, 2.05)) == "inconclusive"
+    assert perf.verdict(2.1, 2.0, (2.01, 2.2)) == "not met"
+    assert perf.verdict(1.9, 2.0) == "met" and perf.verdict(2.1, 2.0) == "not met"
+    row = {"in=out": 384, "batch": 192, "nn_linear_ms": 3.0, "pcm_ms": 5.9,
+           "pcm_vs_nn_linear": 1.96,
+           "pcm_vs_nn_linear_runs": [1.9, 1.92, 1.93, 1.95, 1.96, 1.96, 1.97, 1.98, 2.04]}
+    rows = _rows(perf.analog_tables({**ANALOG, "presets": [row]}))
+    # Nine runs: the interval is [x_(2), x_(8)].
+    assert ["384", "`pcm`", "5.90", "3.00", "**1.96** (1.92–1.98)", "met"] in rows
+    row["pcm_vs_nn_linear_runs"] = [1.9, 1.92, 1.93, 1.95, 1.96, 1.96, 1.97, 2.01, 2.04]
+    rows = _rows(perf.analog_tables({**ANALOG, "presets": [row]}))
+    assert ["384", "`pcm`", "5.90", "3.00", "**1.96** (1.92–2.01)", "inconclusive"] in rows
 
 
 def test_the_generated_section_is_replaced_between_its_markers():
@@ -256,7 +297,7 @@ def test_the_benchmarks_section_names_its_commands_and_skips_missing_files(tmp_p
     assert "| **0.44** | met |" in section
     # Every other file is one line: the command that would produce it.
     assert ("**Analog layer cost** — not measured yet: `python benchmarks/analog.py "
-            "--repeats 5 --threads 1 --out snapshots/benchmarks/analog.json`.") in section
+            "--threads 1 --out snapshots/benchmarks/analog.json`.") in section
     assert section.count("not measured yet") == len(perf.BENCHMARKS) - 1
 
     # publish: the folder is the snapshot; --check compares; a change is caught.

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hadeq.bench.publish import BEGIN, END, read_json
+from hadeq.bench.stats import median_interval
 from hadeq.errors import DataError
 
 # The targets (from the issues that asked for each optimisation): a ratio meets its target
@@ -34,16 +35,38 @@ TARGET_TORCHDEQ_BEST = 0.5  # hadeq / torchdeq, torchdeq at its best setting
 TARGET_PROXY = 3.0  # physical evaluation / the training proxy's
 
 
+_INTERVAL_TEXT = (" (after it: its distribution-free 95 % interval, from the order statistics of "
+                  "the runs; a target is met when the whole interval is at most it)")
+
+
 def target_text(bound: float, against: str) -> str:
     """``"target ≤ 2× nn.Linear"``."""
     return f"target ≤ {bound:g}× {against}"
 
 
-def verdict(ratio: float | None, bound: float) -> str:
-    """``met`` when ``ratio ≤ bound``, ``not met`` above it, ``n/a`` without a ratio."""
+def ratio_runs(times: Sequence[float], reference: Sequence[float]) -> list[float]:
+    """The per-run ratios ``times[i] / reference[i]`` (the two timed in the same run), which
+    the scripts record as ``<ratio key>_runs`` beside their median; the tables show the
+    median with its :func:`median_interval`."""
+    return [a / b for a, b in zip(times, reference, strict=True)]
+
+
+def _interval(runs: Sequence[float] | None) -> tuple[float, float] | None:
+    return None if not runs else median_interval(runs)
+
+
+def verdict(ratio: float | None, bound: float,
+            interval: Sequence[float] | None = None) -> str:
+    """Whether a measured ratio meets ``ratio ≤ bound``: with its 95 % ``interval``,
+    ``met`` when the whole interval is at most ``bound``, ``not met`` when it is all
+    above, ``inconclusive`` when it contains ``bound``; without one (too few runs), from
+    the ratio alone. ``n/a`` without a ratio."""
     if ratio is None or not math.isfinite(ratio):
         return "n/a"
-    return "met" if ratio <= bound else "not met"
+    lo, hi = (ratio, ratio) if interval is None else interval
+    if hi <= bound:
+        return "met"
+    return "not met" if lo > bound else "inconclusive"
 
 
 def command_line(script: str, argv: Sequence[str]) -> str:
@@ -85,8 +108,12 @@ def _setting(value: Any) -> str:
     return f"{value:g}"
 
 
-def _ratio(value: float | None) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"**{value:.2f}**"
+def _ratio(value: float | None, interval: Sequence[float] | None = None) -> str:
+    """``**1.96** (1.91–2.03)``: the median ratio in bold, its 95 % interval after it."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"**{value:.2f}**" + ("" if interval is None
+                                 else f" ({interval[0]:.2f}–{interval[1]:.2f})")
 
 
 def _e(value: float | None) -> str:
@@ -153,7 +180,7 @@ def solvers_tables(data: dict[str, Any], *, best: bool = False) -> str:
         f"{_get(cfg, 'norm')}; torchdeq's ridge λ = {lam}; time per call: "
         f"median of {_plural(cfg.get('repeats_used'), 'run')} of "
         f"{_plural(cfg.get('inner_used'), 'call')}, the libraries interleaved; ratio: median "
-        "of the per-run ratios"
+        "of the per-run ratios" + _INTERVAL_TEXT
         + (f"; commit `{data['git_commit']}`" if data.get("git_commit") else "") + ".")
     target = target_text(TARGET_TORCHDEQ_BEST, "torchdeq at its best setting")
     header = ["problem", "mode", "hadeq iterations mean / max", "torchdeq λ",
@@ -163,12 +190,13 @@ def solvers_tables(data: dict[str, Any], *, best: bool = False) -> str:
     rows, agree = [], []
     for r in data["results"]:
         ratio = r.get("ratio_hadeq_over_torchdeq")
+        interval = _interval(r.get("ratio_runs"))
         row = [_problem_label(r), r["mode"].replace("+", " + "), _iterations(r["hadeq"], "hadeq"),
                lam, _iterations(r["torchdeq"], "torchdeq"),
                _g(r["hadeq"]["time_ms_median"]), _g(r["torchdeq"]["time_ms_median"]),
-               _ratio(ratio)]
+               _ratio(ratio, interval)]
         if best:
-            row.append(verdict(ratio, TARGET_TORCHDEQ_BEST))
+            row.append(verdict(ratio, TARGET_TORCHDEQ_BEST, interval))
         rows.append(row)
         a = r.get("agreement", {})
         agree.append([_problem_label(r), r["mode"].replace("+", " + "),
@@ -209,7 +237,7 @@ def analog_tables(data: dict[str, Any]) -> str:
         f"{_get(s, 'out_noise')}, {_get(s, 'tile_rows')}-row tiles, {_get(s, 'mode')} mode, "
         f"batch {_setting(batch)}; time per forward + backward pass: median of "
         f"{_plural(cfg.get('repeats'), 'run')} of {_plural(cfg.get('iters'), 'pass')}, the "
-        "layers timed in turn; ratios: medians of the per-run ratios."
+        "layers timed in turn; ratios: medians of the per-run ratios" + _INTERVAL_TEXT + "."
         + ("" if lightning else
            " aihwkit-lightning was not available in this run ("
            + str(data.get("aihwkit_lightning")).removeprefix("aihwkit-lightning unavailable: ")
@@ -221,13 +249,15 @@ def analog_tables(data: dict[str, Any]) -> str:
         header += ["aihwkit-lightning ms", "hadeq / aihwkit-lightning", ai_target]
     rows = []
     for r in timing:
+        ratio = r["hadeq_vs_nn_linear"]
+        interval = _interval(r.get("hadeq_vs_nn_linear_runs"))
         row = [str(r["in=out"]), _g(r["nn_linear_ms"]), _g(r["hadeq_ms"]),
-               _ratio(r["hadeq_vs_nn_linear"]), verdict(r["hadeq_vs_nn_linear"],
-                                                        TARGET_NN_LINEAR)]
+               _ratio(ratio, interval), verdict(ratio, TARGET_NN_LINEAR, interval)]
         if lightning:
             ratio = r.get("hadeq_vs_aihwkit_lightning")
-            row += [_g(r.get("aihwkit_lightning_ms")), _ratio(ratio),
-                    verdict(ratio, TARGET_AIHWKIT)]
+            interval = _interval(r.get("hadeq_vs_aihwkit_lightning_runs"))
+            row += [_g(r.get("aihwkit_lightning_ms")), _ratio(ratio, interval),
+                    verdict(ratio, TARGET_AIHWKIT, interval)]
         rows.append(row)
     if rows:
         parts.append(_table(header, rows))
@@ -238,9 +268,10 @@ def analog_tables(data: dict[str, Any]) -> str:
             for name in (k.removesuffix("_vs_nn_linear") for k in r
                          if k.endswith("_vs_nn_linear")):
                 ratio = r[f"{name}_vs_nn_linear"]
+                interval = _interval(r.get(f"{name}_vs_nn_linear_runs"))
                 rows.append([str(r["in=out"]), f"`{name}`", _g(r[f"{name}_ms"]),
-                             _g(r["nn_linear_ms"]), _ratio(ratio),
-                             verdict(ratio, TARGET_NN_LINEAR)])
+                             _g(r["nn_linear_ms"]), _ratio(ratio, interval),
+                             verdict(ratio, TARGET_NN_LINEAR, interval)])
         parts += [f"Every hardware preset (batch {cfg.get('preset_batch', presets[0]['batch'])}"
                   "; the device model runs in every training forward):",
                   _table(["in = out", "preset", "ms", "nn.Linear ms", "× nn.Linear",
@@ -254,12 +285,15 @@ def analog_tables(data: dict[str, Any]) -> str:
         for r in weight_noise:
             for name in (k.removesuffix("_vs_nn_linear") for k in r
                          if k.endswith("_vs_nn_linear")):
+                runs = r.get(f"{name}_vs_nn_linear_runs")
                 row = [str(r["in=out"]), _layer_label(name), _g(r[f"{name}_ms"]),
-                       _g(r["nn_linear_ms"]), _ratio(r[f"{name}_vs_nn_linear"])]
+                       _g(r["nn_linear_ms"]), _ratio(r[f"{name}_vs_nn_linear"], _interval(runs))]
                 if lightning:
                     ratio = r.get(f"{name}_vs_aihwkit_lightning")
+                    interval = _interval(r.get(f"{name}_vs_aihwkit_lightning_runs"))
                     row += (["—", "—"] if name == "aihwkit_lightning"
-                            else [_ratio(ratio), verdict(ratio, TARGET_AIHWKIT)])
+                            else [_ratio(ratio, interval),
+                                  verdict(ratio, TARGET_AIHWKIT, interval)])
                 rows.append(row)
         parts += [f"Training with weight noise (std {_get(s, 'weight_noise')} of max|W|, "
                   f"{_setting(s.get('weight_bits', s.get('bits')))}-bit weights; batch "
@@ -293,16 +327,17 @@ def deq_training_tables(data: dict[str, Any]) -> str:
     for name, r in data["timing"].items():
         digital = "ratio_vs_digital" not in r
         ratio = r.get("ratio_vs_digital")
+        interval = _interval(r.get("ratio_vs_digital_runs"))
         rows.append([f"`{name}` (the digital step)" if digital else f"`{name}`, physics-aware",
                      f"{r['forward_iterations']:.1f} / {r['backward_iterations']:.1f}",
-                     _g(r["step_ms"]), "1" if digital else _ratio(ratio),
-                     "—" if digital else verdict(ratio, TARGET_DIGITAL_STEP)])
+                     _g(r["step_ms"]), "1" if digital else _ratio(ratio, interval),
+                     "—" if digital else verdict(ratio, TARGET_DIGITAL_STEP, interval)])
     parts = [
         f"torch {_get(data, 'torch')}, {_threads(data.get('threads'))}; HybridDEQ with "
         f"{_get(data, 'hidden')} neurons, batch {_get(data, 'batch')}; one step: forward, "
         "cross-entropy, implicit backward, Adam, projection; step time: median of "
         f"{_plural(data.get('repeats'), 'run')} of {_plural(data.get('inner'), 'step')}, the "
-        "models interleaved; ratio: median of the per-run ratios.",
+        "models interleaved; ratio: median of the per-run ratios" + _INTERVAL_TEXT + ".",
         _table(["hardware", "fwd / bwd iterations", "step ms", "× digital", target], rows)]
     quality = data.get("gradient_quality") or {}
     if quality:
@@ -365,10 +400,11 @@ def physical_eval_table(data: dict[str, Any]) -> str:
         r = data.get(key)
         if not r:
             continue
+        interval = _interval(r.get("ratio_runs"))
         rows.append([label, str(r["inputs"]), _g(1e3 * r["proxy_s"]),
                      f"{r['proxy_iterations_mean']:.1f}", _g(1e3 * r["physical_s"]),
                      _g(r["sample_time_ns"]), str(r["physical_evaluations"]),
-                     _ratio(r["ratio"]), verdict(r["ratio"], TARGET_PROXY),
+                     _ratio(r["ratio"], interval), verdict(r["ratio"], TARGET_PROXY, interval),
                      _g(r["calibration_s"])])
     epochs = data.get("epochs")
     return "\n\n".join([
@@ -378,7 +414,7 @@ def physical_eval_table(data: dict[str, Any]) -> str:
            f", the digits model trained for {_plural(epochs, 'epoch')}")
         + "; time of one evaluation of all inputs: median of "
         f"{_plural(data.get('repeats'), 'run')}, proxy and loop in turn; ratio: median of "
-        "the per-run ratios.",
+        "the per-run ratios" + _INTERVAL_TEXT + ".",
         _table(["model", "inputs", "proxy ms", "proxy iterations", "physical ms", "t_s ns",
                 "loop evaluations", "physical / proxy", target, "calibration s"], rows)])
 
@@ -410,7 +446,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         lambda data: solvers_tables(data, best=True)),
     "analog": Benchmark(
         "Analog layer cost",
-        f"python benchmarks/analog.py --repeats 5 --threads 1 {_out('analog')}",
+        f"python benchmarks/analog.py --threads 1 {_out('analog')}",
         analog_tables),
     "deq_training": Benchmark(
         "Physics-aware training step",
