@@ -9,6 +9,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from hadeq.solvers import compiled
 from hadeq.solvers.base import FixedPointSolver, State
 from hadeq.validation import check_int, check_range
 
@@ -37,7 +38,9 @@ class Anderson(FixedPointSolver):
         x_{k+1} = β Σ α_i f_i + (1 − β) Σ α_i x_i.
 
     ``λ`` is scaled by the mean of ``diag(GGᵀ)`` so the ridge is invariant to the scale of
-    ``z``. A sample whose small system is singular falls back to a Picard step.
+    ``z``. A sample whose small system is singular (or whose coefficients sum to 0 or
+    overflow) falls back to a Picard step. On the CPU the step runs as one compiled pass
+    (:mod:`hadeq.solvers.compiled`); the torch code below is its definition.
     """
 
     name: ClassVar[str] = "anderson"
@@ -69,6 +72,12 @@ class Anderson(FixedPointSolver):
         slot = k % self.history
         n = min(k + 1, self.history)
         f, g, gram = state["f"], state["g"], state["gram"]
+        if compiled.applies(z, fz, f, g, gram):
+            out = torch.empty_like(z)
+            compiled.anderson_step(f.numpy(), g.numpy(), gram.numpy(), z.numpy(), fz.numpy(),
+                                   slot, n, self.ridge, self.mixing,
+                                   torch.finfo(z.dtype).tiny, out.numpy())
+            return out, state
         f[:, slot] = fz
         torch.sub(fz, z, out=g[:, slot])
         # Row and column ``slot`` of GGᵀ: the new residual against every stored one. As
@@ -87,7 +96,7 @@ class Anderson(FixedPointSolver):
         total = alpha.sum(dim=1, keepdim=True)
         alpha = alpha / total
         # A NaN/Inf coefficient makes the total NaN/Inf: checking it covers every one.
-        fallback = (info != 0) | ~torch.isfinite(total.squeeze(1))
+        fallback = (info != 0) | ~torch.isfinite(total.squeeze(1)) | (total.squeeze(1) == 0)
         # On an accelerator the Picard weights are selected with ``where`` (asking whether
         # some sample needs them would synchronise with the host); on the CPU asking is
         # free and saves the selection.
