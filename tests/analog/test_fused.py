@@ -59,10 +59,10 @@ def test_adc_kernel_sums_tiles_and_counts_clips_as_the_torch_formulation(dtype, 
     scale = (torch.rand(20, generator=gen) + 0.5 if per_output else torch.tensor(0.8)).to(dtype)
     x_range = (torch.rand(50, 1, generator=gen) + 0.1).to(dtype)
     b = torch.randn(20, generator=gen).to(dtype) if bias else None
-    y = u.new_empty(50, 20)
-    clipped = fused.adc_sum(u.numpy(), fused.const(h, u), scale.reshape(-1).numpy(),
-                            x_range.reshape(-1).numpy(), fused.const(lsb, u),
-                            u.new_empty(0).numpy() if b is None else b.numpy(), y.numpy())
+    y, clipped = fused.adc_sum(u.numpy(), fused.const(h, dtype), scale.numpy(),
+                               x_range.numpy(), fused.const(lsb, dtype),
+                               fused.empty(dtype) if b is None else b.numpy())
+    y = torch.from_numpy(y)
     levels = u.clamp(-h, h).round().sum(0)
     ref = levels * (scale * x_range * lsb)
     ref = ref + b if b is not None else ref

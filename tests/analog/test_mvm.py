@@ -149,6 +149,18 @@ def test_single_tile_and_no_bias_and_frozen_inputs():
     assert layer.weight.grad is not None and layer.weight.grad.shape == (64, 256)
 
 
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_forward_without_a_gradient_gives_the_bits_of_the_autograd_forward(name):
+    """Without a gradient the MVM runs its forward outside autograd (no graph node); it
+    computes the same bits, from the same noise draws, as the forward that records one."""
+    layer, x = _pair(name, noise=0.05)
+    with torch.no_grad():
+        direct = layer(x, generator=torch.Generator().manual_seed(5))
+    recorded = layer(x.requires_grad_(True), generator=torch.Generator().manual_seed(5))
+    assert direct.grad_fn is None and recorded.grad_fn is not None
+    torch.testing.assert_close(direct, recorded.detach(), rtol=0, atol=0)
+
+
 def test_conv_matches_elementwise_formulation():
     cfg = HardwareConfig(input_bits=8, output_bits=8, output_range=4.0, input_range=1.0,
                          tile_rows=16, tile_cols=4)

@@ -32,6 +32,10 @@ levels (see :func:`~hadeq.analog.quant.round_levels`).
 
 from __future__ import annotations
 
+import functools
+import math
+
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -66,17 +70,23 @@ def dac(x: Tensor, hw: HardwareConfig) -> tuple[Tensor, Tensor]:
     return x_hat, x_range
 
 
+@functools.cache
+def _dac_constants(bits: int, dtype: torch.dtype) -> tuple[float, np.ndarray, np.ndarray]:
+    """``(H, [H], [tiny])`` of a ``bits``-bit DAC for :func:`hadeq.analog.fused.dac_dynamic`
+    (the constants as one-element arrays of ``dtype``)."""
+    h_in = half_range(bits)
+    return h_in, fused.const(h_in, dtype), fused.const(torch.finfo(dtype).tiny, dtype)
+
+
 def dac_levels(x: Tensor, hw: HardwareConfig) -> tuple[Tensor, Tensor | float, float]:
     """``(k, x_range, fs)`` with the DAC output ``x̂ = fs·k`` in FS units; with
     ``input_bits`` ``k`` holds the integer levels of :func:`round_levels`. No gradient."""
-    if hw.input_range is None and hw.input_bits is not None and fused.applies(x) and x.dim() == 2:
-        h_in = half_range(hw.input_bits)
-        if h_in == int(h_in):  # the integer levels of two or more bits
-            data = x.detach().contiguous()
-            k, x_range = torch.empty_like(data), data.new_empty(data.shape[0], 1)
-            fused.dac_dynamic(data.numpy(), fused.const(h_in, data), fused.const(
-                torch.finfo(data.dtype).tiny, data), k.numpy(), x_range.view(-1).numpy())
-            return k, x_range, 1.0 / h_in
+    if (hw.input_range is None and hw.input_bits is not None and hw.input_bits > 1
+            and fused.applies(x) and x.dim() == 2):  # integer levels: two bits or more
+        h_in, h_arr, tiny = _dac_constants(hw.input_bits, x.dtype)
+        data = x.detach().contiguous().numpy()
+        k, x_range = fused.dac_dynamic(data, h_arr, tiny)
+        return torch.from_numpy(k), torch.from_numpy(x_range), 1.0 / h_in
     x_range = dac_range(x, hw)
     if isinstance(x_range, Tensor):
         k = x / x_range  # |k| ≤ 1 exactly: nothing to clip
@@ -110,14 +120,13 @@ def standard_normal(shape: tuple[int, ...] | torch.Size, like: Tensor,
                     generator: torch.Generator | None) -> Tensor:
     """``ξ ~ N(0, 1)`` of ``shape`` with the dtype and device of ``like``: the fresh read
     noise, ``read_noise·ξ`` in FS units. On CPU (float32/float64) drawn by
-    :func:`hadeq.analog.fused.normal_fill` from one 62-bit seed that ``generator`` draws
+    :func:`hadeq.analog.fused.normals` from one 62-bit seed that ``generator`` draws
     (cheaper than ``torch.randn``'s CPU normals); elsewhere ``torch.randn``."""
     if not fused.applies(like):
         return torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
-    out = torch.empty(shape, dtype=like.dtype)
     seed = int(torch.randint(1 << 62, (1,), generator=generator))
-    fused.normal_fill(out.numpy().reshape(-1), seed)
-    return out
+    return torch.from_numpy(fused.normals(math.prod(shape), seed, fused.empty(like.dtype))
+                            ).view(shape)
 
 
 def add_read_noise(v: Tensor, hw: HardwareConfig, generator: torch.Generator | None

@@ -52,17 +52,19 @@ _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 def applies(t: torch.Tensor) -> bool:
     """Whether ``t`` is read through these kernels: a float32 or float64 CPU tensor, while
     :data:`ENABLED`."""
-    return ENABLED and t.device.type == "cpu" and t.dtype in _NUMPY_DTYPES
-
-
-def const(value: float, like: torch.Tensor) -> np.ndarray:
-    """``value`` as a one-element array of ``like``'s dtype: a kernel's constant (shared
-    between calls; the kernels only read it)."""
-    return _const(value, like.dtype)
+    return ENABLED and t.is_cpu and t.dtype in _NUMPY_DTYPES
 
 
 @functools.cache
-def _const(value: float, dtype: torch.dtype) -> np.ndarray:
+def empty(dtype: torch.dtype) -> np.ndarray:
+    """An empty array of ``dtype``: a kernel's absent optional argument."""
+    return np.empty(0, dtype=_NUMPY_DTYPES[dtype])
+
+
+@functools.cache
+def const(value: float, dtype: torch.dtype) -> np.ndarray:
+    """``value`` as a one-element array of ``dtype`` (float32 or float64): a kernel's
+    constant (shared between calls; the kernels only read it)."""
     return np.array([value], dtype=_NUMPY_DTYPES[dtype])
 
 
@@ -367,9 +369,18 @@ def _normal_pair(bits):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(**_JIT)
-def normal_fill(out: np.ndarray, seed: int) -> None:
-    """Standard normals into the flat ``out``, a function of ``seed`` alone: entries
+def normals(n: int, seed: int, like: np.ndarray) -> np.ndarray:
+    """``n`` standard normals of ``like``'s dtype, a function of ``seed`` alone: entries
     ``2k`` and ``2k + 1`` from SplitMix64 output ``k`` of state ``seed``."""
+    out = np.empty(n, dtype=like.dtype)
+    normal_fill(out, seed)
+    return out
+
+
+@numba.njit(**_JIT)
+def normal_fill(out: np.ndarray, seed: int) -> None:
+    """Standard normals into the flat ``out``, a function of ``seed`` alone (as
+    :func:`normals`)."""
     base = np.uint64(seed)
     n = out.size
     for k in range(n // 2):
@@ -391,12 +402,15 @@ def _clip(v, h):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(**_JIT)
-def dac_dynamic(x: np.ndarray, h: np.ndarray, tiny: np.ndarray, k: np.ndarray,
-                x_range: np.ndarray) -> None:
+def dac_dynamic(x: np.ndarray, h: np.ndarray, tiny: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
     """The DAC with a dynamic range and ``H = h[0]`` (an integer): per row ``n`` of ``x``
     ``(N, in)``, ``x_range_n = max(max_i |x_ni|, tiny)`` and the levels
-    ``k_ni = round(clip(x_ni / x_range_n · H, −H, H))``."""
+    ``k_ni = round(clip(x_ni / x_range_n · H, −H, H))``; returns ``(k, x_range)``, shapes
+    ``(N, in)`` and ``(N, 1)``."""
     hh, lo = h[0], tiny[0]
+    k = np.empty_like(x)
+    x_range = np.empty((x.shape[0], 1), dtype=x.dtype)
     for n in range(x.shape[0]):
         m = abs(x[n, 0])
         for i in range(1, x.shape[1]):
@@ -404,22 +418,26 @@ def dac_dynamic(x: np.ndarray, h: np.ndarray, tiny: np.ndarray, k: np.ndarray,
             if a > m or a != a:  # NaN propagates, as torch's max does
                 m = a
         m = max(m, lo)
-        x_range[n] = m
+        x_range[n, 0] = m
         for i in range(x.shape[1]):
             k[n, i] = np.rint(_clip(x[n, i] / m * hh, hh))
+    return k, x_range
 
 
 @numba.njit(**_JIT)
 def adc_sum(u: np.ndarray, h: np.ndarray, scale: np.ndarray, x_range: np.ndarray,
-            lsb: np.ndarray, bias: np.ndarray, y: np.ndarray) -> int:
+            lsb: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, int]:
     """The ADC with ``H = h[0]`` on tile outputs ``u`` ``(R, N, out)`` in ADC units, the
     row tiles' levels added and scaled back to layer units:
     ``y_nj = b_j + Σ_r round(clip(u_rnj, −H, H)) · (s_j·x_range_n)·lsb`` (``scale`` and
-    ``x_range`` of length 1 when shared; ``bias`` empty when there is none). Returns how
-    many ``u`` the clip changed (``|u| > H``)."""
+    ``x_range`` of one element when shared, else one per output and per vector, any
+    shape; ``bias`` empty when there is none). Returns ``y`` ``(N, out)`` and how many
+    ``u`` the clip changed (``|u| > H``)."""
+    scale, x_range = scale.reshape(-1), x_range.reshape(-1)
     per_out, per_row, has_bias = scale.size > 1, x_range.size > 1, bias.size > 0
     hh, step = h[0], lsb[0]
     n_tiles, n_out = u.shape[0], u.shape[2]
+    y = np.empty((u.shape[1], n_out), dtype=u.dtype)
     d = np.empty(n_out, dtype=y.dtype)
     clipped = 0
     for n in range(u.shape[1]):
@@ -439,5 +457,5 @@ def adc_sum(u: np.ndarray, h: np.ndarray, scale: np.ndarray, x_range: np.ndarray
         else:
             for j in range(n_out):
                 row[j] = row[j] * d[j]
-    return clipped
+    return y, clipped
 

@@ -58,7 +58,7 @@ from hadeq.analog.config import DeviceModel, HardwareConfig, WeightScale
 from hadeq.analog.converters import adc_units, amplifier_errors
 from hadeq.analog.crossbar import tile_grid, to_tiles
 from hadeq.analog.devices import ProgrammedArray
-from hadeq.analog.mvm import TiledMVM, per_cell
+from hadeq.analog.mvm import per_cell, tiled_mvm
 from hadeq.analog.quant import abs_max, quantize_ste
 from hadeq.errors import ConfigError
 
@@ -344,16 +344,15 @@ class AnalogMVM(nn.Module):
             # (TiledMVM's ``read``), the same gradient as through _DeviceRead.
             e = self.weight_matrix()
             scale = self._weight_scale(e)
-            with torch.no_grad():
-                read = self._programmed_array(e.dtype).read(e, _per_output(scale))
+            read = self._programmed_array(e.dtype).read(e.detach(), _per_output(scale))
             if e.dtype != x.dtype:
                 read = (read[0].to(x.dtype), read[1].to(x.dtype))
         gain = offset = None
         if hw.gain_mismatch > 0.0 or hw.offset_mismatch > 0.0:
             xi = self.xi_amplifiers[..., : self.mvm_out]
             gain, offset = amplifier_errors(xi, hw, x.dtype)
-        return TiledMVM.apply(x, e.to(x.dtype), bias, scale.to(x.dtype), gain, offset, hw,
-                              generator, read)
+        return tiled_mvm(x, e.to(x.dtype), bias, scale.to(x.dtype), gain, offset, hw,
+                         generator, read)
 
 
 class _DeviceRead(torch.autograd.Function):

@@ -161,12 +161,13 @@ class TiledMVM(torch.autograd.Function):
         h_out = None if hw.output_bits is None else half_range(hw.output_bits)
         clipped: int | None = None  # tile outputs the ADC clipped; None: not counted
         if h_out is not None and h_out == int(h_out) and fused.applies(u):
-            y = u.new_empty((n, out))  # the same, in one pass over u
-            clipped = fused.adc_sum(
-                u.numpy(), fused.const(h_out, u), scale.detach().reshape(-1).numpy(),
-                x_range.reshape(-1).numpy() if isinstance(x_range, Tensor)
-                else fused.const(x_range, u), fused.const(lsb, u),
-                u.new_empty(0).numpy() if bias is None else bias.detach().numpy(), y.numpy())
+            dtype = u.dtype  # the same, in one pass over u
+            y_np, clipped = fused.adc_sum(
+                u.numpy(), fused.const(h_out, dtype), scale.detach().numpy(),
+                x_range.numpy() if isinstance(x_range, Tensor) else fused.const(x_range, dtype),
+                fused.const(lsb, dtype),
+                fused.empty(dtype) if bias is None else bias.detach().numpy())
+            y = torch.from_numpy(y_np)
         else:
             k = adc_levels(u, hw)
             d = scale * x_range
@@ -232,3 +233,23 @@ class TiledMVM(torch.autograd.Function):
                 # grad_e is this backward's own buffer unless it is itself differentiated.
                 grad_e = grad_e * slope if torch.is_grad_enabled() else grad_e.mul_(slope)
         return grad_x, grad_e, grad_b, None, None, None, None, None, None
+
+
+class _NoGraph:
+    """The ``ctx`` of a :class:`TiledMVM` forward run outside autograd: keeps nothing."""
+
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
+        pass
+
+
+def tiled_mvm(x: Tensor, e: Tensor, bias: Tensor | None, scale: Tensor, gain: Tensor | None,
+              offset: Tensor | None, hw: HardwareConfig, generator: torch.Generator | None,
+              read: tuple[Tensor, Tensor] | None = None) -> Tensor:
+    """:class:`TiledMVM` (same arguments): through autograd when a gradient is needed,
+    else its forward alone. An autograd function's call costs about as much as a small
+    layer's matmul even when it records nothing, and the reads of a fixed-point solve,
+    under ``torch.no_grad()``, are many small layers' worth."""
+    if torch.is_grad_enabled() and (x.requires_grad or e.requires_grad
+                                    or (bias is not None and bias.requires_grad)):
+        return TiledMVM.apply(x, e, bias, scale, gain, offset, hw, generator, read)
+    return TiledMVM.forward(_NoGraph(), x, e, bias, scale, gain, offset, hw, generator, read)
