@@ -7,7 +7,10 @@ Measures training-mode forward+backward time of AnalogLinear relative to torch.n
 * ``presets`` — on every hardware preset (``HardwareConfig.PRESET_NAMES``: device models,
   converters and read noise as the preset defines them), at the sizes of ``--preset-sizes``
   and batch ``--preset-batch``; the device model runs in every training forward, since
-  the gradient must reach the weights.
+  the gradient must reach the weights. ``presets_flushed``: the same with the caches
+  flushed before every pass (``--flush-mib``), as inside a network whose other layers
+  run between a layer's passes: the device read streams the weights and ten static
+  arrays per device, which repeated passes of one layer would find in cache.
 
 * ``weight noise`` — with weight noise in training, against aihwkit-lightning's
   ``AnalogLinear`` with additive Gaussian weight noise (``ADD_NORMAL``, std
@@ -52,11 +55,13 @@ WEIGHT_NOISE = 0.02  # weight noise std, fraction of max|W| (a common HWA traini
 
 
 def time_fwd_bwd(layers: dict[str, nn.Module], x: torch.Tensor, iters: int,
-                 repeats: int) -> dict[str, list[float]]:
+                 repeats: int, flush: torch.Tensor | None = None) -> dict[str, list[float]]:
     """Seconds per forward+backward pass of each layer, ``repeats`` runs of ``iters``.
 
     The layers are timed in turn within every run, so a busy machine slows all of them
-    alike and the per-run ratios stay meaningful.
+    alike and the per-run ratios stay meaningful. With ``flush`` (a buffer larger than
+    the last-level cache) the buffer is written before every pass, outside the timing,
+    so each pass finds nothing of the layer in cache.
     """
     x = x.clone().requires_grad_(True)
     for layer in layers.values():  # warm-up
@@ -65,12 +70,16 @@ def time_fwd_bwd(layers: dict[str, nn.Module], x: torch.Tensor, iters: int,
     runs: dict[str, list[float]] = {name: [] for name in layers}
     for _ in range(repeats):
         for name, layer in layers.items():
-            start = time.perf_counter()
+            seconds = 0.0
             for _ in range(iters):
+                if flush is not None:
+                    flush.add_(1.0)
+                start = time.perf_counter()
                 layer.zero_grad(set_to_none=True)
                 x.grad = None
                 layer(x).square().mean().backward()
-            runs[name].append((time.perf_counter() - start) / iters)
+                seconds += time.perf_counter() - start
+            runs[name].append(seconds / iters)
     return runs
 
 
@@ -94,14 +103,17 @@ def ours(ref: nn.Linear, *, quantized: bool, tile_rows: int) -> AnalogLinear:
     return AnalogLinear.from_linear(ref, cfg).train()
 
 
-def time_presets(n: int, batch: int, iters: int, repeats: int) -> dict[str, Any]:
-    """Forward+backward of AnalogLinear on every preset against nn.Linear, ``n`` × ``n``."""
+def time_presets(n: int, batch: int, iters: int, repeats: int,
+                 flush: torch.Tensor | None = None) -> dict[str, Any]:
+    """Forward+backward of AnalogLinear on every preset against nn.Linear, ``n`` × ``n``
+    (with the caches flushed before every pass if ``flush`` is given)."""
+    torch.manual_seed(n)  # the same layers and inputs with and without the flush
     ref = nn.Linear(n, n)
     x = torch.rand(batch, n) * 2 - 1
     layers: dict[str, nn.Module] = {"nn_linear": ref}
     for name in HardwareConfig.PRESET_NAMES:
         layers[name] = AnalogLinear.from_linear(ref, HardwareConfig.preset(name)).train()
-    runs = time_fwd_bwd(layers, x, iters, repeats)
+    runs = time_fwd_bwd(layers, x, iters, repeats, flush)
     row: dict[str, Any] = {"in=out": n, "batch": batch}
     for name, times in runs.items():
         row[f"{name}_ms"] = statistics.median(times) * 1e3
@@ -213,6 +225,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--preset-sizes", type=int, nargs="*", default=[384, 1024],
                         help="in = out of the per-preset timing (none: skip it)")
     parser.add_argument("--preset-batch", type=int, default=192)
+    parser.add_argument("--flush-mib", type=int, default=64,
+                        help="also time the presets with a buffer of this many MiB written "
+                             "before every pass, so that nothing of a layer stays in cache "
+                             "(larger than the last-level cache; 0: skip)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     torch.manual_seed(0)
@@ -239,6 +255,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     presets = [time_presets(n, args.preset_batch, args.iters, args.repeats)
                for n in args.preset_sizes]
+    flush = torch.zeros(args.flush_mib * 2**20 // 4) if args.flush_mib > 0 else None
+    presets_flushed = [] if flush is None else [
+        time_presets(n, args.preset_batch, args.iters, args.repeats, flush)
+        for n in args.preset_sizes]
+    del flush
     weight_noise = [time_weight_noise(api, n, args.batch, args.iters, args.repeats)
                     for n in args.sizes]
 
@@ -264,13 +285,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "threads": torch.get_num_threads(),
         "config": {"sizes": args.sizes, "batch": args.batch, "iters": args.iters,
                    "repeats": args.repeats, "preset_sizes": args.preset_sizes,
-                   "preset_batch": args.preset_batch},
+                   "preset_batch": args.preset_batch, "flush_mib": args.flush_mib},
         "settings": {"bits": BITS, "out_noise": NOISE, "out_bound": OUT_BOUND,
                      "tile_rows": TILE_ROWS, "mode": "train", "input_range": 1.0,
                      "weight_noise": WEIGHT_NOISE, "weight_bits": BITS},
         "aihwkit_lightning": "ok" if api is not None else reason,
         "timing": rows,
         "presets": presets,
+        "presets_flushed": presets_flushed,
         "weight_noise": weight_noise,
         "noise": noise,
     }

@@ -225,6 +225,16 @@ def test_the_analog_tables_judge_both_targets_row_by_row():
     assert ["256", "hadeq, one programmed chip", "4.00", "2.00", "**2.00**", "**0.80**",
             "met"] in rows
     assert ["0.0025000", "0.0025025", "0.0025025", "1.0e-5", "yes"] in rows
+    assert "flushed" not in text  # a snapshot without the flushed timing: no such table
+    # The presets with the caches flushed: their own table, judged against the same target.
+    flushed = {**ANALOG, "config": {**ANALOG["config"], "flush_mib": 64},
+               "presets_flushed": [{"in=out": 384, "batch": 192, "nn_linear_ms": 3.2,
+                                    "rram_4bit_ms": 6.0, "rram_4bit_vs_nn_linear": 1.9}]}
+    text = perf.analog_tables(flushed)
+    caption = "The same with the caches flushed before every pass (a 64 MiB buffer"
+    assert caption in text
+    assert text.index("`rram_4bit` | 7.50") < text.index(caption) < text.index("6.00")
+    assert ["384", "`rram_4bit`", "6.00", "3.20", "**1.90**", "met"] in _rows(text)
     # Without aihwkit-lightning: the reason, and no columns for it.
     missing = {**ANALOG, "aihwkit_lightning": "aihwkit-lightning unavailable: ImportError: x"}
     text = perf.analog_tables(missing)

@@ -261,8 +261,16 @@ def analog_tables(data: dict[str, Any]) -> str:
         rows.append(row)
     if rows:
         parts.append(_table(header, rows))
-    presets = data.get("presets", [])
-    if presets:
+    for key, caption in (
+            ("presets", "Every hardware preset (batch {batch}; the device model runs in every "
+                        "training forward):"),
+            ("presets_flushed", "The same with the caches flushed before every pass (a "
+                                "{flush} MiB buffer written between passes, outside the "
+                                "timing; as inside a network, whose other layers run between "
+                                "a layer's passes):")):
+        presets = data.get(key, [])
+        if not presets:
+            continue
         rows = []
         for r in presets:
             for name in (k.removesuffix("_vs_nn_linear") for k in r
@@ -272,8 +280,8 @@ def analog_tables(data: dict[str, Any]) -> str:
                 rows.append([str(r["in=out"]), f"`{name}`", _g(r[f"{name}_ms"]),
                              _g(r["nn_linear_ms"]), _ratio(ratio, interval),
                              verdict(ratio, TARGET_NN_LINEAR, interval)])
-        parts += [f"Every hardware preset (batch {cfg.get('preset_batch', presets[0]['batch'])}"
-                  "; the device model runs in every training forward):",
+        parts += [caption.format(batch=cfg.get("preset_batch", presets[0]["batch"]),
+                                 flush=_get(cfg, "flush_mib")),
                   _table(["in = out", "preset", "ms", "nn.Linear ms", "× nn.Linear",
                           nn_target], rows)]
     weight_noise = data.get("weight_noise", [])
