@@ -196,3 +196,27 @@ def test_the_regularizer_ablation_prices_each_terms_crossbar() -> None:
     assumed = cfg.v_read_v**2 * 0.5 * 2 * 0.25 * n * n * g_max_s * t_on_s
     bitline = cfg.bitline_energy_j(2 * n, n)
     assert regs["settling"]["array_energy_j"] == pytest.approx(assumed + bitline)
+
+
+def test_the_activity_under_read_noise_does_not_depend_on_the_random_state_before() -> None:
+    """The workload's equilibrium draws its read noise from a fixed seed: the same activity
+    whatever drew from torch's generator before (the quick suite's energies repeated only
+    to 1e-3 when it drew from the caller's stream), and the caller's stream is left as it
+    was."""
+    hw = HardwareConfig.preset("hermes_pcm_8bit").replace(read_noise=0.1)
+    torch.manual_seed(0)
+    model = HybridDEQ(HybridDEQConfig(in_features=64, out_features=10, hidden=16,
+                                      stem_hidden=None, hardware=hw))
+    x = _digits_like(8, 2)
+    activities = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        state = torch.random.get_rng_state()
+        activities.append(model.workload(x).core_activity)
+        assert torch.equal(torch.random.get_rng_state(), state)
+    assert activities[0] == activities[1]
+    # The noise is there: a noise-free chip settles elsewhere.
+    quiet = HybridDEQ(HybridDEQConfig(in_features=64, out_features=10, hidden=16,
+                                      stem_hidden=None, hardware=hw.replace(read_noise=0.0)))
+    quiet.load_state_dict(model.state_dict())
+    assert quiet.workload(x).core_activity != activities[0]

@@ -52,6 +52,8 @@ from hadeq.solvers import FixedPointSolver, SolverStats, batched, make_solver
 
 Map = Callable[[Tensor], Tensor]
 
+_WORKLOAD_SEED = 0  # the noise draws of :meth:`AnalogCoreDEQ.workload`'s evaluations
+
 
 def loop_hardware(hardware: HardwareConfig) -> HardwareConfig:
     """The core's hardware inside the loop: no DAC or ADC (the loop is analog)."""
@@ -507,30 +509,34 @@ class AnalogCoreDEQ(HadeqModel):
         cells' mean conductance (:func:`~hadeq.energy.workload.layer_conductance` of every
         loop layer over the core's cells) and the rows' activity, the mean ``z*²`` of its
         equilibrium in evaluation mode (the circuit's ``z(t_s)`` while the loop is
-        calibrated). The model, its counters and torch's random state are left as they
-        were."""
+        calibrated), its read noise drawn from a fixed seed. The model, its counters and
+        torch's random state are left as they were."""
         was_training = self.training
         counters = [layer.counters() for layer in self.loop_layers()]
         self.eval()
+        # Every evaluation here may draw read (and loop) noise: from a fixed seed, in a fork
+        # of torch's random stream, so the workload is a function of the model and x alone
+        # (not of whatever drew from the stream before) and the caller's stream is kept.
+        devices = [x.device] if x.device.type == "cuda" else []
         try:
-            x1 = x[:1]
-            stem, u = _layer_specs(self.stem, lambda: self.injection(x1), "stem")
-            for layer in self.loop_layers():
-                layer.reset_counters()
-            with torch.no_grad():
-                solved, _ = self.maps(torch.zeros_like(u))
-                z = solved(torch.zeros_like(u))
-            cells = [int(layer.n_macs) for layer in self.loop_layers()]
-            core_macs = sum(cells)
-            grid = (int(z.shape[-2]), int(z.shape[-1])) if z.dim() == 4 else None
-            conductance = sum(layer_conductance(layer, n, grid)
-                              for layer, n in zip(self.loop_layers(), cells, strict=True))
-            # The solve draws read (and loop) noise: keep the caller's random stream.
-            devices = [u.device] if u.device.type == "cuda" else []
-            with torch.no_grad(), torch.random.fork_rng(devices=devices):
-                z_star = self.equilibrium(u).z_star
-            assert z_star is not None  # a DEQ's equilibrium
-            head, _ = _layer_specs(self.head, lambda: self.head(z), "head")
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(_WORKLOAD_SEED)
+                x1 = x[:1]
+                stem, u = _layer_specs(self.stem, lambda: self.injection(x1), "stem")
+                for layer in self.loop_layers():
+                    layer.reset_counters()
+                with torch.no_grad():
+                    solved, _ = self.maps(torch.zeros_like(u))
+                    z = solved(torch.zeros_like(u))
+                cells = [int(layer.n_macs) for layer in self.loop_layers()]
+                core_macs = sum(cells)
+                grid = (int(z.shape[-2]), int(z.shape[-1])) if z.dim() == 4 else None
+                conductance = sum(layer_conductance(layer, n, grid)
+                                  for layer, n in zip(self.loop_layers(), cells, strict=True))
+                with torch.no_grad():
+                    z_star = self.equilibrium(u).z_star
+                assert z_star is not None  # a DEQ's equilibrium
+                head, _ = _layer_specs(self.head, lambda: self.head(z), "head")
         finally:
             self.train(was_training)
             for layer, saved in zip(self.loop_layers(), counters, strict=True):
